@@ -1,0 +1,3 @@
+from instructembed.cli.app import main
+
+main()

@@ -1,0 +1,1 @@
+"""The `instructembed` command line."""

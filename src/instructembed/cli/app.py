@@ -1,0 +1,38 @@
+"""Entry point: one Typer app; each command lives in its own module and registers itself here."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from instructembed.errors import InstructEmbedError
+
+app = typer.Typer(
+    name="instructembed",
+    help="Instruction-finetuned text embeddings: one embedder, any task.\n\n"
+    "Example: instructembed embed texts.txt -o vectors.npy --instruction 'Represent the title for retrieval:'",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _register() -> None:
+    # One line per command module; each module defines `register(app)`.
+    from instructembed.cli import embed
+
+    embed.register(app)
+
+
+def main() -> None:
+    """Run the CLI; user errors print one line and exit with code 2, never a traceback."""
+    _register()
+    try:
+        app()
+    except InstructEmbedError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        typer.echo("interrupted", err=True)
+        sys.exit(130)
