@@ -1,0 +1,95 @@
+"""Turn (instruction, text) pairs into padded model inputs with a per-row pooling mask."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+from transformers import PreTrainedTokenizerBase
+
+from instructembed.engine.inputs import Pair
+from instructembed.errors import InstructEmbedError
+
+
+@dataclass
+class TokenizedPairs:
+    """Unpadded token ids, each row's instruction length, and how many rows were truncated."""
+
+    input_ids: list[list[int]]
+    instruction_lengths: list[int]
+    truncated: int
+
+
+class PairTokenizer:
+    """Tokenizes `instruction + text` (no separator) and measures each instruction once.
+
+    An instruction's length is its own tokenization minus a trailing special token (BERT's [SEP],
+    T5's </s>), so BERT's [CLS] counts as part of the instruction and is left out of pooling, exactly
+    as INSTRUCTOR and sentence-transformers' `include_prompt=False` do. An empty instruction has
+    length 0: the row is pooled over all its tokens, like a plain sentence-transformers encode.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_length: int, do_lower_case: bool = False) -> None:
+        self.tokenizer = tokenizer
+        self.max_seq_length = max_seq_length
+        self.do_lower_case = do_lower_case
+        self._instruction_lengths: dict[str, int] = {}
+        self._special_ids = set(tokenizer.all_special_ids)
+        self._with_token_type_ids = "token_type_ids" in tokenizer.model_input_names
+        self.pad_token_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+
+    def instruction_length(self, instruction: str) -> int:
+        if not instruction:
+            return 0
+        if instruction not in self._instruction_lengths:
+            ids = self.tokenizer(instruction, add_special_tokens=True, verbose=False)["input_ids"]
+            self._instruction_lengths[instruction] = len(ids) - (1 if ids and ids[-1] in self._special_ids else 0)
+        return self._instruction_lengths[instruction]
+
+    def tokenize(self, pairs: Sequence[Pair]) -> TokenizedPairs:
+        texts, instructions = [], []
+        for instruction, text in pairs:
+            if self.do_lower_case:
+                instruction, text = instruction.lower(), text.lower()
+            instructions.append(instruction)
+            texts.append(instruction + text)
+        limit = self.max_seq_length
+        ids = self.tokenizer(texts, truncation=True, max_length=limit, verbose=False)["input_ids"]
+        at_limit = [i for i, row in enumerate(ids) if len(row) >= limit]
+        truncated = 0
+        if at_limit:
+            full = self.tokenizer([texts[i] for i in at_limit], truncation=False, verbose=False)["input_ids"]
+            truncated = sum(len(row) > limit for row in full)
+        lengths = [self.instruction_length(instruction) for instruction in instructions]
+        for i, (row, n) in enumerate(zip(ids, lengths)):
+            if n and n >= len(row) - 1:
+                raise InstructEmbedError(
+                    f"input {i}: the instruction takes {n} of the {limit} tokens allowed (max_seq_length), "
+                    "leaving no room for the text"
+                )
+        return TokenizedPairs(ids, lengths, truncated)
+
+    def collate(
+        self, input_ids: Sequence[list[int]], instruction_lengths: Sequence[int], pad_to_multiple_of: int | None = None
+    ) -> dict[str, Tensor]:
+        """Pad to the longest row (rounded up to `pad_to_multiple_of`) and build the pooling mask."""
+        width = max(len(row) for row in input_ids)
+        if pad_to_multiple_of:
+            width = -(-width // pad_to_multiple_of) * pad_to_multiple_of
+        ids = torch.full((len(input_ids), width), self.pad_token_id, dtype=torch.long)
+        attention = torch.zeros((len(input_ids), width), dtype=torch.long)
+        for i, row in enumerate(input_ids):
+            ids[i, : len(row)] = torch.tensor(row, dtype=torch.long)
+            attention[i, : len(row)] = 1
+        positions = torch.arange(width).unsqueeze(0)  # (1, T)
+        starts = torch.tensor(list(instruction_lengths), dtype=torch.long).unsqueeze(1)  # (B, 1)
+        features = {
+            "input_ids": ids,
+            "attention_mask": attention,
+            "pooling_mask": attention * (positions >= starts),
+        }
+        if self._with_token_type_ids:
+            features["token_type_ids"] = torch.zeros_like(ids)
+        return features

@@ -1,0 +1,53 @@
+"""Normalize what users pass to `encode` into (instruction, text) pairs, rejecting bad rows by index."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from instructembed.errors import InstructEmbedError
+
+Pair = tuple[str, str]
+
+
+def to_pairs(inputs: Any, instruction: str | None = None) -> tuple[list[Pair], bool]:
+    """Return `(pairs, single)`; `single` means one string was passed and a 1-D vector is wanted.
+
+    Accepted rows: a string (text, no instruction unless `instruction` is given), an
+    `[instruction, text]` pair, or a `{"instruction", "text"}` mapping. Both parts are stripped.
+    Empty or whitespace-only text is an error: it has no tokens to pool.
+    """
+    if instruction is not None and not isinstance(instruction, str):
+        raise InstructEmbedError(f"instruction must be a string, got {type(instruction).__name__}")
+    if isinstance(inputs, str):
+        return [_row(inputs, 0, instruction)], True
+    if isinstance(inputs, Mapping):
+        return [_row(inputs, 0, instruction)], True
+    if inputs is None or not isinstance(inputs, Sequence) and not hasattr(inputs, "__iter__"):
+        raise InstructEmbedError(f"inputs must be a string or a list of rows, got {type(inputs).__name__}")
+    return [_row(item, i, instruction) for i, item in enumerate(inputs)], False
+
+
+def _row(item: Any, index: int, default_instruction: str | None) -> Pair:
+    if isinstance(item, str):
+        instruction, text = default_instruction or "", item
+    elif isinstance(item, Mapping):
+        if "text" not in item:
+            raise InstructEmbedError(f"input {index}: a mapping needs a 'text' key (and optionally 'instruction')")
+        instruction, text = item.get("instruction") or default_instruction or "", item["text"]
+    elif isinstance(item, (list, tuple)):
+        if len(item) != 2:
+            raise InstructEmbedError(f"input {index}: a pair must be [instruction, text], got {len(item)} items")
+        instruction, text = item
+    elif item is None:
+        raise InstructEmbedError(f"input {index} is None")
+    else:
+        raise InstructEmbedError(f"input {index}: expected a string, a pair or a mapping, got {type(item).__name__}")
+    if not isinstance(instruction, str):
+        raise InstructEmbedError(f"input {index}: instruction must be a string, got {type(instruction).__name__}")
+    if not isinstance(text, str):
+        raise InstructEmbedError(f"input {index}: text must be a string, got {type(text).__name__}")
+    text = text.strip()
+    if not text:
+        raise InstructEmbedError(f"input {index}: text is empty or whitespace only")
+    return instruction.strip(), text

@@ -1,0 +1,237 @@
+"""`Instructor`: the instruction-aware embedding model and its `encode`."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from tqdm.auto import tqdm
+
+from instructembed.engine.batching import PairTokenizer
+from instructembed.engine.dense import Dense
+from instructembed.engine.inputs import to_pairs
+from instructembed.engine.loading import ST_TYPE_NAMES, load_modules, module_folder_name, resolve_model_path
+from instructembed.engine.module import Module
+from instructembed.engine.transformer import Transformer
+from instructembed.errors import InstructEmbedError
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class EncodeStats:
+    """What the last `encode` call did: rows, real (unpadded) tokens, and rows cut at max_seq_length."""
+
+    rows: int = 0
+    tokens: int = 0
+    truncated: int = 0
+
+
+class Instructor(nn.Sequential):
+    """An INSTRUCTOR embedding model: Transformer -> instruction-aware mean Pooling -> [Dense] -> [Normalize].
+
+    Args:
+        model_name_or_path: `None` for the embedded default model, a local folder in
+            sentence-transformers layout (hkunlp/instructor-* included), or a Hugging Face hub id.
+        device: "cpu", "cuda", ...; default: CUDA when available.
+        max_seq_length: override the checkpoint's token limit (longer inputs are truncated and counted).
+        dtype: e.g. `torch.float16` on GPU.
+
+    Example:
+        >>> model = Instructor()
+        >>> model.encode([["Represent the Science title:", "3D ActionSLAM"]]).shape
+        (1, 384)
+    """
+
+    def __init__(
+        self,
+        model_name_or_path: str | Path | None = None,
+        device: str | None = None,
+        *,
+        max_seq_length: int | None = None,
+        cache_folder: str | None = None,
+        revision: str | None = None,
+        local_files_only: bool = False,
+        dtype: torch.dtype | None = None,
+        modules: list[Module] | None = None,
+    ) -> None:
+        if modules is None:
+            folder = resolve_model_path(model_name_or_path, cache_folder, revision, local_files_only)
+            modules = load_modules(folder, max_seq_length=max_seq_length, dtype=dtype)
+        super().__init__(*modules)
+        self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else "default"
+        self.pair_tokenizer = PairTokenizer(self.tokenizer, self.max_seq_length, self.transformer.do_lower_case)
+        self.last_encode_stats = EncodeStats()
+        self.eval()
+        self.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    # --- the parts -------------------------------------------------------------------------
+    @property
+    def transformer(self) -> Transformer:
+        return self[0]
+
+    @property
+    def tokenizer(self):
+        return self.transformer.tokenizer
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.transformer.max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.transformer.max_seq_length = value
+        self.pair_tokenizer.max_seq_length = value
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def get_sentence_embedding_dimension(self) -> int:
+        dims = [m.out_features for m in self if isinstance(m, Dense)]
+        return dims[-1] if dims else self.transformer.hidden_size
+
+    # --- inputs ------------------------------------------------------------------------------
+    def tokenize(self, inputs: Any, instruction: str | None = None) -> dict[str, Tensor]:
+        """Model inputs for a batch (padded to its longest row), with the per-row `pooling_mask`."""
+        pairs, _ = to_pairs(inputs, instruction)
+        tokenized = self.pair_tokenizer.tokenize(pairs)
+        return self.pair_tokenizer.collate(tokenized.input_ids, tokenized.instruction_lengths)
+
+    # --- encode ------------------------------------------------------------------------------
+    def encode(
+        self,
+        inputs: Any,
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        show_progress_bar: bool | None = None,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        device: str | None = None,
+        output_value: str = "sentence_embedding",
+        *,
+        instruction: str | None = None,
+    ) -> np.ndarray | Tensor | list:
+        """Embed texts, each with its own instruction.
+
+        Args:
+            inputs: `[[instruction, text], ...]` (instructions may differ row by row),
+                `[{"instruction": ..., "text": ...}, ...]`, plain strings, or one string (returns 1-D).
+            instruction: applied to every plain-string row (e.g. one instruction for a whole corpus).
+            batch_size: rows per forward pass; rows are length-sorted and padded to the batch's longest.
+            normalize_embeddings: L2-normalize the output (cosine = dot product).
+            output_value: "sentence_embedding", or "token_embeddings" for each row's unpadded token vectors.
+
+        Returns:
+            A (n, d) float32 numpy array (or tensor with `convert_to_tensor=True`); 1-D for one string.
+            Texts longer than `max_seq_length` tokens are truncated; `last_encode_stats` counts them.
+        """
+        if output_value not in ("sentence_embedding", "token_embeddings"):
+            raise InstructEmbedError(f"output_value must be 'sentence_embedding' or 'token_embeddings', got {output_value!r}")
+        if batch_size < 1:
+            raise InstructEmbedError(f"batch_size must be >= 1, got {batch_size}")
+        pairs, single = to_pairs(inputs, instruction)
+        if device is not None:
+            self.to(device)
+        if not pairs:
+            self.last_encode_stats = EncodeStats()
+            empty = torch.zeros((0, self.get_sentence_embedding_dimension()))
+            return empty if convert_to_tensor else empty.numpy()
+        tokenized = self.pair_tokenizer.tokenize(pairs)
+        ids, starts = tokenized.input_ids, tokenized.instruction_lengths
+        self.last_encode_stats = EncodeStats(len(pairs), sum(len(r) for r in ids), tokenized.truncated)
+        if tokenized.truncated:
+            logger.warning(
+                "%d of %d texts were longer than max_seq_length=%d tokens and were truncated",
+                tokenized.truncated, len(pairs), self.max_seq_length,
+            )
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        if show_progress_bar is None:
+            show_progress_bar = sys.stderr.isatty() and len(order) > 10 * batch_size
+        multiple = 32 if self.device.type == "cuda" else None  # fixed shapes keep GPU kernels cached
+        outputs: list[Tensor | None] = [None] * len(order)
+        bar = tqdm(total=len(order), desc="Embedding", unit="text", disable=not show_progress_bar)
+        with torch.inference_mode():
+            for begin in range(0, len(order), batch_size):
+                rows = order[begin : begin + batch_size]
+                features = self.pair_tokenizer.collate([ids[i] for i in rows], [starts[i] for i in rows], multiple)
+                features = {k: v.to(self.device) for k, v in features.items()}
+                out = self.forward(features)
+                if output_value == "token_embeddings":
+                    for j, i in enumerate(rows):
+                        outputs[i] = out["token_embeddings"][j][features["attention_mask"][j].bool()].float().cpu()
+                else:
+                    vectors = out["sentence_embedding"].float()
+                    if normalize_embeddings:
+                        vectors = F.normalize(vectors, p=2, dim=1)
+                    for j, i in enumerate(rows):
+                        outputs[i] = vectors[j].cpu()
+                bar.update(len(rows))
+        bar.close()
+        if output_value == "token_embeddings":
+            result = outputs if convert_to_tensor or not convert_to_numpy else [t.numpy() for t in outputs]
+            return result[0] if single else result
+        stacked = torch.stack(outputs)  # (n, d)
+        if single:
+            stacked = stacked[0]
+        if convert_to_tensor or not convert_to_numpy:
+            return stacked
+        return stacked.numpy()
+
+    def encode_queries(self, texts: Any, instruction: str, **kwargs: Any) -> np.ndarray:
+        """Embed a list of queries under one instruction."""
+        return self.encode(texts, instruction=instruction, **kwargs)
+
+    def encode_corpus(self, texts: Any, instruction: str, **kwargs: Any) -> np.ndarray:
+        """Embed a list of documents under one instruction."""
+        return self.encode(texts, instruction=instruction, **kwargs)
+
+    # --- save --------------------------------------------------------------------------------
+    def save(self, path: str | Path) -> None:
+        """Write the sentence-transformers layout (readable by `SentenceTransformer(path)`), atomically."""
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+        try:
+            specs = []
+            for index, module in enumerate(self):
+                sub = module_folder_name(index, module)
+                module.save(staging / sub)
+                specs.append({"idx": index, "name": str(index), "path": sub, "type": ST_TYPE_NAMES[type(module)]})
+            (staging / "modules.json").write_text(json.dumps(specs, indent=2))
+            (staging / "config_sentence_transformers.json").write_text(
+                json.dumps({"prompts": {}, "default_prompt_name": None, "similarity_fn_name": "cosine"}, indent=2)
+            )
+            if target.exists():
+                old = target.with_name(f".{target.name}.old")
+                shutil.rmtree(old, ignore_errors=True)
+                os.replace(target, old)
+                os.replace(staging, target)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(staging, target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+class INSTRUCTOR(Instructor):
+    """Drop-in for `InstructorEmbedding.INSTRUCTOR`: same constructor and `encode` signature.
+
+    Example:
+        >>> model = INSTRUCTOR("hkunlp/instructor-large")  # or a local folder, or None for the default
+        >>> model.encode([["Represent the Science title:", "3D ActionSLAM"]])  # 2-D numpy array
+    """
+
+    def __init__(self, model_name_or_path: str | None = None, device: str | None = None, cache_folder: str | None = None, **kwargs: Any) -> None:
+        super().__init__(model_name_or_path, device, cache_folder=cache_folder, **kwargs)
