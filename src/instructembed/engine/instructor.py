@@ -47,6 +47,7 @@ class Instructor(nn.Sequential):
         device: "cpu", "cuda", ...; default: CUDA when available.
         max_seq_length: override the checkpoint's token limit (longer inputs are truncated and counted).
         dtype: e.g. `torch.float16` on GPU.
+        backend: "torch", or "onnx" for a folder written by `instructembed export` (returns an `OnnxInstructor`).
 
     Example:
         >>> model = Instructor()
@@ -54,11 +55,23 @@ class Instructor(nn.Sequential):
         (1, 384)
     """
 
+    def __new__(cls, model_name_or_path: str | Path | None = None, *args: Any, backend: str = "torch", **kwargs: Any):
+        # backend="onnx" returns an `OnnxInstructor` (not a subclass, so __init__ below is skipped).
+        if backend == "onnx":
+            from instructembed.export.onnx_runtime import OnnxInstructor
+
+            device = args[0] if args else kwargs.pop("device", None)
+            return OnnxInstructor(model_name_or_path, device=device, **kwargs)
+        if backend != "torch":
+            raise InstructEmbedError(f"backend must be 'torch' or 'onnx', got {backend!r}")
+        return super().__new__(cls)
+
     def __init__(
         self,
         model_name_or_path: str | Path | None = None,
         device: str | None = None,
         *,
+        backend: str = "torch",
         max_seq_length: int | None = None,
         cache_folder: str | None = None,
         revision: str | None = None,

@@ -1,0 +1,118 @@
+"""Export an `Instructor` to one ONNX graph: encoder, instruction-aware pooling, Dense head, normalization."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from instructembed.errors import InstructEmbedError
+
+CONFIG_FILE = "instructembed_onnx.json"
+FP32_FILE = "model.onnx"
+INT8_FILE = "model_int8.onnx"
+FORMAT_VERSION = 1
+
+
+class _EmbeddingGraph(nn.Module):
+    """Positional tensors in, `sentence_embedding` out: the shape `torch.onnx.export` traces."""
+
+    def __init__(self, model: nn.Module, input_names: list[str]) -> None:
+        super().__init__()
+        self.model, self.input_names = model, input_names
+
+    def forward(self, *tensors: Tensor) -> Tensor:
+        return self.model(dict(zip(self.input_names, tensors)))["sentence_embedding"]
+
+
+def graph_input_names(model: Any) -> list[str]:
+    names = ["input_ids", "attention_mask", "pooling_mask"]
+    if "token_type_ids" in model.tokenizer.model_input_names:
+        names.append("token_type_ids")
+    return names
+
+
+def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None, opset: int = 17) -> Path:
+    """Write `model.onnx` (and `model_int8.onnx` with `quantize="int8"`), the tokenizer and a config, atomically.
+
+    The graph takes `input_ids`, `attention_mask`, `pooling_mask` (the attention mask with each row's
+    instruction zeroed) and, for BERT-like models, `token_type_ids`; batch and sequence axes are dynamic.
+
+    Example:
+        >>> export_onnx(Instructor(), "runs/minilm-onnx", quantize="int8")
+        >>> OnnxInstructor("runs/minilm-onnx").encode(["3D ActionSLAM"], instruction="Represent the Science title:")
+    """
+    if quantize not in (None, "int8"):
+        raise InstructEmbedError(f"quantize must be 'int8' or None, got {quantize!r}")
+    target = Path(output_dir)
+    if target.exists() and not target.is_dir():
+        raise InstructEmbedError(f"output {target} is a file; expected a folder")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        names = _trace(model, staging / FP32_FILE, opset)
+        files = {"fp32": FP32_FILE}
+        if quantize == "int8":
+            from instructembed.export.quantize import quantize_int8
+
+            quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
+            files["int8"] = INT8_FILE
+        model.tokenizer.save_pretrained(str(staging))
+        config = {
+            "format_version": FORMAT_VERSION,
+            "source_model": str(getattr(model, "model_name_or_path", "")),
+            "inputs": names,
+            "output": "sentence_embedding",
+            "dimension": int(model.get_sentence_embedding_dimension()),
+            "max_seq_length": int(model.max_seq_length),
+            "do_lower_case": bool(model.transformer.do_lower_case),
+            "normalized": any(type(m).__name__ == "Normalize" for m in model),
+            "files": files,
+            "default": "int8" if quantize == "int8" else "fp32",
+            "opset": opset,
+        }
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2))
+        _replace_dir(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def _trace(model: Any, file: Path, opset: int) -> list[str]:
+    names = graph_input_names(model)
+    sample = model.tokenize([["Represent the sentence:", "a short sample text"], ["", "another text, a little longer"]])
+    was_device = model.device
+    model.to("cpu")
+    graph = _EmbeddingGraph(model, names).eval()
+    axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"sentence_embedding": {0: "batch"}}
+    try:
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's tracer and deprecation notes
+            torch.onnx.export(
+                graph, tuple(sample[name] for name in names), str(file),
+                input_names=names, output_names=["sentence_embedding"], dynamic_axes=axes,
+                opset_version=opset, do_constant_folding=True, dynamo=False,
+            )
+    except Exception as exc:
+        raise InstructEmbedError(f"ONNX export failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        model.to(was_device)
+    return names
+
+
+def _replace_dir(staging: Path, target: Path) -> None:
+    if target.exists():
+        old = target.with_name(f".{target.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(target, old)
+        os.replace(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        os.replace(staging, target)

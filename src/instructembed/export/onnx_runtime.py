@@ -1,0 +1,161 @@
+"""`OnnxInstructor`: an exported model run by onnxruntime, with `Instructor.encode`'s API and tokenization."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from instructembed.engine.batching import PairTokenizer
+from instructembed.engine.inputs import to_pairs
+from instructembed.engine.instructor import EncodeStats
+from instructembed.errors import InstructEmbedError
+from instructembed.export.onnx_export import CONFIG_FILE, FORMAT_VERSION
+
+logger = logging.getLogger(__name__)
+
+
+class OnnxInstructor:
+    """Loads a folder written by `export_onnx` (or `instructembed export`); `encode` works as on `Instructor`.
+
+    Args:
+        path: the export folder.
+        onnx_file: "model.onnx", "model_int8.onnx", ...; default: the quantized graph when there is one.
+        device: "cpu" (default) or "cuda" (needs onnxruntime-gpu).
+        max_seq_length: a lower token limit than the exported one.
+        threads: onnxruntime intra-op threads (default: all cores).
+
+    Example:
+        >>> model = Instructor("runs/minilm-onnx", backend="onnx")   # same as OnnxInstructor(...)
+        >>> model.encode([["Represent the Science title:", "3D ActionSLAM"]]).shape
+        (1, 384)
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        onnx_file: str | None = None,
+        *,
+        device: str | None = None,
+        max_seq_length: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        folder = Path(path) if path is not None else None
+        if folder is None or not (folder / CONFIG_FILE).is_file():
+            raise InstructEmbedError(f"{path} is not an ONNX export folder (no {CONFIG_FILE}); run `instructembed export` first")
+        try:
+            self.config = json.loads((folder / CONFIG_FILE).read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise InstructEmbedError(f"{folder / CONFIG_FILE} is corrupt: {exc}") from None
+        if self.config.get("format_version") != FORMAT_VERSION:
+            raise InstructEmbedError(f"{folder}: export format {self.config.get('format_version')} is not {FORMAT_VERSION}; re-export")
+        file = folder / (onnx_file or self.config["files"][self.config["default"]])
+        if not file.is_file():
+            raise InstructEmbedError(f"ONNX graph {file} not found")
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device and device.startswith("cuda") else ["CPUExecutionProvider"]
+        try:
+            self.session = ort.InferenceSession(str(file), options, providers=providers)
+        except Exception as exc:
+            raise InstructEmbedError(f"cannot load ONNX graph {file}: {str(exc).strip().splitlines()[0]}") from None
+        self.onnx_file = file
+        self.input_names = [i.name for i in self.session.get_inputs()]
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        limit = int(self.config["max_seq_length"])
+        if max_seq_length is not None and not 1 <= max_seq_length <= limit:
+            raise InstructEmbedError(f"max_seq_length must be between 1 and the exported {limit}, got {max_seq_length}")
+        self.pair_tokenizer = PairTokenizer(self.tokenizer, max_seq_length or limit, bool(self.config["do_lower_case"]))
+        self.model_name_or_path = str(path)
+        self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
+        self.last_encode_stats = EncodeStats()
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.pair_tokenizer.max_seq_length
+
+    @max_seq_length.setter
+    def max_seq_length(self, value: int) -> None:
+        self.pair_tokenizer.max_seq_length = value
+
+    def get_sentence_embedding_dimension(self) -> int:
+        return int(self.config["dimension"])
+
+    def tokenize(self, inputs: Any, instruction: str | None = None) -> dict[str, np.ndarray]:
+        """The graph's inputs for a batch (padded to its longest row), as numpy arrays."""
+        pairs, _ = to_pairs(inputs, instruction)
+        tokenized = self.pair_tokenizer.tokenize(pairs)
+        return self._features(tokenized.input_ids, tokenized.instruction_lengths)
+
+    def _features(self, input_ids: list[list[int]], instruction_lengths: list[int]) -> dict[str, np.ndarray]:
+        features = self.pair_tokenizer.collate(input_ids, instruction_lengths)
+        return {name: features[name].numpy() for name in self.input_names}
+
+    def embed_token_rows(self, input_ids: list[list[int]], instruction_lengths: list[int]) -> np.ndarray:
+        """One forward pass over already tokenized rows -> (rows, dim) float32 (the server's batch function)."""
+        return self.session.run(None, self._features(input_ids, instruction_lengths))[0].astype(np.float32, copy=False)
+
+    def encode(
+        self,
+        inputs: Any,
+        batch_size: int = 32,
+        normalize_embeddings: bool = False,
+        show_progress_bar: bool | None = None,
+        convert_to_numpy: bool = True,
+        convert_to_tensor: bool = False,
+        device: str | None = None,
+        output_value: str = "sentence_embedding",
+        *,
+        instruction: str | None = None,
+    ) -> Any:
+        """Embed texts, each with its own instruction: the same inputs and outputs as `Instructor.encode`."""
+        if output_value != "sentence_embedding":
+            raise InstructEmbedError("the ONNX backend returns sentence embeddings only (output_value='sentence_embedding')")
+        if batch_size < 1:
+            raise InstructEmbedError(f"batch_size must be >= 1, got {batch_size}")
+        pairs, single = to_pairs(inputs, instruction)
+        dim = self.get_sentence_embedding_dimension()
+        if not pairs:
+            self.last_encode_stats = EncodeStats()
+            return _convert(np.zeros((0, dim), dtype=np.float32), convert_to_tensor or not convert_to_numpy)
+        tokenized = self.pair_tokenizer.tokenize(pairs)
+        ids, starts = tokenized.input_ids, tokenized.instruction_lengths
+        self.last_encode_stats = EncodeStats(len(pairs), sum(len(r) for r in ids), tokenized.truncated)
+        if tokenized.truncated:
+            logger.warning("%d of %d texts were longer than max_seq_length=%d tokens and were truncated",
+                           tokenized.truncated, len(pairs), self.max_seq_length)
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        if show_progress_bar is None:
+            show_progress_bar = sys.stderr.isatty() and len(order) > 10 * batch_size
+        result = np.empty((len(pairs), dim), dtype=np.float32)
+        with tqdm(total=len(order), desc="Embedding", unit="text", disable=not show_progress_bar) as bar:
+            for begin in range(0, len(order), batch_size):
+                rows = order[begin : begin + batch_size]
+                result[rows] = self.embed_token_rows([ids[i] for i in rows], [starts[i] for i in rows])
+                bar.update(len(rows))
+        if normalize_embeddings:
+            result /= np.maximum(np.linalg.norm(result, axis=1, keepdims=True), 1e-12)
+        return _convert(result[0] if single else result, convert_to_tensor or not convert_to_numpy)
+
+    def encode_queries(self, texts: Any, instruction: str, **kwargs: Any) -> Any:
+        return self.encode(texts, instruction=instruction, **kwargs)
+
+    def encode_corpus(self, texts: Any, instruction: str, **kwargs: Any) -> Any:
+        return self.encode(texts, instruction=instruction, **kwargs)
+
+
+def _convert(array: np.ndarray, to_tensor: bool) -> Any:
+    if to_tensor:
+        import torch
+
+        return torch.from_numpy(array)
+    return array

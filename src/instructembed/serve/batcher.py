@@ -1,0 +1,178 @@
+"""Dynamic batching: rows of concurrent requests share forward passes, grouped by a token budget.
+
+Requests put their tokenized rows on one bounded queue; a single worker thread takes a window of
+waiting rows (first come, first served, up to `max_batch_tokens` real tokens), sorts it by length
+and runs it in as few padded passes as the budget allows. Each row is padded, attended and pooled
+independently, so a result never depends on its batch-mates beyond float rounding (< 1e-5).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from instructembed.serve.metrics import ServerMetrics
+
+logger = logging.getLogger(__name__)
+
+# (token ids per row, instruction length per row) -> (rows, dim) float32 embeddings
+BatchForward = Callable[[list[list[int]], list[int]], np.ndarray]
+
+
+class QueueFull(Exception):
+    """The queue holds `max_queue_rows` rows already: the caller should answer 503 and retry later."""
+
+
+@dataclass
+class _Job:
+    """One request: its output matrix fills row by row; the future resolves when the last row lands."""
+
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future
+    rows: int
+    vectors: np.ndarray | None = None
+    remaining: int = 0
+    failed: bool = False
+
+    def __post_init__(self) -> None:
+        self.remaining = self.rows
+
+
+@dataclass
+class _Row:
+    job: _Job
+    index: int
+    ids: list[int]
+    start: int
+
+
+class DynamicBatcher:
+    """A bounded queue of rows and the worker thread that embeds them.
+
+    `forward_lock` is held during every forward pass; holding it elsewhere pauses the worker
+    (to share the model safely, or to drain the queue deterministically).
+    """
+
+    def __init__(
+        self, forward: BatchForward, max_batch_tokens: int, max_queue_rows: int, metrics: ServerMetrics | None = None
+    ) -> None:
+        self.forward = forward
+        self.max_batch_tokens = max_batch_tokens
+        self.max_queue_rows = max_queue_rows
+        self.metrics = metrics or ServerMetrics()
+        self.forward_lock = threading.Lock()
+        self._queue: deque[_Row] = deque()
+        self._wakeup = threading.Condition()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -----------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._thread is None:
+            self._stopping = False
+            self._thread = threading.Thread(target=self._run, name="instructembed-batcher", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        with self._wakeup:
+            self._stopping = True
+            self._wakeup.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+
+    @property
+    def queued_rows(self) -> int:
+        return len(self._queue)
+
+    # --- the request side (event loop) ---------------------------------------------------------
+    async def embed(self, input_ids: Sequence[list[int]], instruction_lengths: Sequence[int]) -> np.ndarray:
+        """Queue a request's rows and wait for their (rows, dim) embeddings; `QueueFull` when no room."""
+        if not input_ids:
+            return np.zeros((0, 0), dtype=np.float32)
+        loop = asyncio.get_running_loop()
+        job = _Job(loop, loop.create_future(), len(input_ids))
+        with self._wakeup:
+            if len(self._queue) + len(input_ids) > self.max_queue_rows:
+                self.metrics.rejected.inc()
+                raise QueueFull(f"{len(self._queue)} rows are waiting (limit {self.max_queue_rows})")
+            self._queue.extend(_Row(job, i, list(ids), int(s)) for i, (ids, s) in enumerate(zip(input_ids, instruction_lengths)))
+            self.metrics.queue_rows.set(len(self._queue))
+            self._wakeup.notify()
+        return await job.future
+
+    # --- the worker side (one thread) ----------------------------------------------------------
+    def _take_window(self) -> list[_Row] | None:
+        """Wait for rows, then pop a FIFO window of at most `max_batch_tokens` real tokens (>= 1 row)."""
+        with self._wakeup:
+            while not self._queue and not self._stopping:
+                self._wakeup.wait()
+            if self._stopping and not self._queue:
+                return None
+            window = [self._queue.popleft()]
+            tokens = len(window[0].ids)
+            while self._queue and tokens + len(self._queue[0].ids) <= self.max_batch_tokens:
+                row = self._queue.popleft()
+                window.append(row)
+                tokens += len(row.ids)
+            self.metrics.queue_rows.set(len(self._queue))
+            return window
+
+    def _split(self, window: list[_Row]) -> list[list[_Row]]:
+        """Length-sorted passes whose padded size (rows x longest) stays within the token budget."""
+        rows = sorted(window, key=lambda r: -len(r.ids))
+        passes: list[list[_Row]] = []
+        for row in rows:
+            if passes and len(passes[-1][0].ids) * (len(passes[-1]) + 1) <= self.max_batch_tokens:
+                passes[-1].append(row)
+            else:
+                passes.append([row])
+        return passes
+
+    def _run(self) -> None:
+        while True:
+            with self.forward_lock:
+                window = self._take_window()
+                if window is None:
+                    return
+                for batch in self._split(window):
+                    self._run_pass(batch)
+
+    def _run_pass(self, batch: list[_Row]) -> None:
+        try:
+            vectors = self.forward([r.ids for r in batch], [r.start for r in batch])
+        except Exception as exc:  # a failing pass fails its requests, never the worker
+            logger.exception("forward pass failed")
+            for job in {id(r.job): r.job for r in batch}.values():
+                if not job.failed:
+                    job.failed = True
+                    job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
+            return
+        self.metrics.forward_passes.inc()
+        self.metrics.batch_rows.observe(len(batch))
+        self.metrics.batch_tokens.observe(len(batch) * len(batch[0].ids))
+        for row, vector in zip(batch, vectors):
+            job = row.job
+            if job.failed:
+                continue
+            if job.vectors is None:
+                job.vectors = np.empty((job.rows, vectors.shape[1]), dtype=np.float32)
+            job.vectors[row.index] = vector
+            job.remaining -= 1
+            if job.remaining == 0:
+                job.loop.call_soon_threadsafe(_settle, job.future, job.vectors, None)
+
+
+def _settle(future: asyncio.Future, value: np.ndarray | None, error: BaseException | None) -> None:
+    if future.done():  # the client went away and the request was cancelled
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
