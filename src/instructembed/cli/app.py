@@ -23,6 +23,8 @@ def _register() -> None:
     from instructembed.cli import embed
 
     embed.register(app)
+    from instructembed.cli import serve; serve.register(app)
+    from instructembed.cli import export; export.register(app)
 
 
 def main() -> None:
