@@ -1,0 +1,106 @@
+"""Load a model shipped as base + learned delta: the base from its package, the delta from a folder.
+
+A delta folder holds `manifest.json` and a safetensors file of tensors keyed by the base encoder's
+parameter names (those of `Transformer.auto_model`):
+
+- `<param>.lora_A` (r, in) and `<param>.lora_B` (out, r): a low-rank update, `W += lora_B @ lora_A`
+  (the LoRA scaling is already folded into `lora_B`);
+- `<param>.delta`: a full update of that parameter's shape, `W += delta`.
+
+`manifest.json`: `{"format": "instructembed-delta/1", "base_model", "base_sha256", "delta_file",
+"delta_sha256", "max_seq_length"}`. Both checksums are verified before any weight is touched.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file
+from torch import Tensor, nn
+
+from instructembed.engine.default_model import base_model_path, sha256_of
+from instructembed.engine.instructor import Instructor
+from instructembed.engine.loading import load_modules
+from instructembed.engine.module import Module
+from instructembed.errors import InstructEmbedError
+
+DELTA_FORMAT = "instructembed-delta/1"
+
+
+def apply_delta(encoder: nn.Module, tensors: dict[str, Tensor]) -> int:
+    """Add every update in `tensors` to the matching parameter of `encoder` in place; returns how many."""
+    params = dict(encoder.named_parameters())
+    applied = 0
+    with torch.no_grad():
+        for key, value in tensors.items():
+            name, _, kind = key.rpartition(".")
+            if kind == "lora_A":
+                continue
+            if name not in params or kind not in ("lora_B", "delta"):
+                raise InstructEmbedError(f"delta tensor {key!r} matches no parameter of the base encoder")
+            target = params[name]
+            if kind == "lora_B":
+                if f"{name}.lora_A" not in tensors:
+                    raise InstructEmbedError(f"delta tensor {key!r} has no matching {name}.lora_A")
+                update = value.float() @ tensors[f"{name}.lora_A"].float()  # (out, r) @ (r, in)
+            else:
+                update = value.float()
+            if update.shape != target.shape:
+                raise InstructEmbedError(f"delta for {name} has shape {tuple(update.shape)}, base has {tuple(target.shape)}")
+            target.add_(update.to(target.device, target.dtype))
+            applied += 1
+    return applied
+
+
+def read_manifest(folder: str | Path) -> dict:
+    file = Path(folder) / "manifest.json"
+    try:
+        manifest = json.loads(file.read_text())
+    except FileNotFoundError:
+        raise InstructEmbedError(f"{folder} is not an adapted model: it has no manifest.json") from None
+    except json.JSONDecodeError as exc:
+        raise InstructEmbedError(f"{file} is corrupt: {exc}") from None
+    if manifest.get("format") != DELTA_FORMAT:
+        raise InstructEmbedError(f"{file}: format {manifest.get('format')!r} is not {DELTA_FORMAT!r}")
+    return manifest
+
+
+def load_adapted_modules(folder: str | Path, base_folder: str | Path | None = None) -> list[Module]:
+    """The base model's modules with the folder's delta applied, after verifying both checksums.
+
+    Args:
+        folder: the delta folder (`manifest.json` + safetensors).
+        base_folder: the base checkpoint; default: the packaged all-MiniLM-L6-v2.
+    """
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    base = Path(base_folder) if base_folder is not None else base_model_path()
+    base_weights = base / "model.safetensors"
+    if not base_weights.exists() or sha256_of(base_weights) != manifest["base_sha256"]:
+        raise InstructEmbedError(
+            f"{folder} was trained on base {manifest.get('base_model')!r} (sha256 {manifest['base_sha256'][:12]}...), "
+            f"but {base_weights} does not match it"
+        )
+    delta_file = folder / manifest["delta_file"]
+    if not delta_file.exists():
+        raise InstructEmbedError(f"the delta weights are missing: {delta_file}")
+    if sha256_of(delta_file) != manifest["delta_sha256"]:
+        raise InstructEmbedError(f"the delta weights fail their checksum: {delta_file}")
+    modules = load_modules(base, max_seq_length=manifest.get("max_seq_length"))
+    apply_delta(modules[0].auto_model, load_file(str(delta_file)))
+    return modules
+
+
+def load_adapted(folder: str | Path, device: str | None = None, base_folder: str | Path | None = None) -> Instructor:
+    """An `Instructor` of base + delta.
+
+    Example:
+        >>> model = load_adapted("src/instructembed/models/instructembed-mini")
+        >>> model.encode([["Represent the Science title:", "3D ActionSLAM"]]).shape
+        (1, 384)
+    """
+    model = Instructor(modules=load_adapted_modules(folder, base_folder), device=device)
+    model.model_name_or_path = str(folder)
+    return model

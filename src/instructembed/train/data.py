@@ -1,0 +1,110 @@
+"""MEDI triples: read the JSON-lines file, strip instructions when asked, tokenize once up front."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from instructembed.engine.batching import PairTokenizer
+from instructembed.errors import InstructEmbedError
+
+logger = logging.getLogger(__name__)
+
+SIDES = ("query", "pos", "neg")
+Pair = tuple[str, str]
+
+
+@dataclass
+class Triple:
+    query: Pair
+    pos: Pair
+    neg: Pair
+    task_id: str
+
+
+def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
+    """Records `{"query": [instr, text], "pos": [...], "neg": [...], "task_id": str}`, one a line.
+
+    With `instructions=False` every instruction becomes "" (the no-instruction ablation).
+    Rows with an empty text are skipped (logged with a count).
+    """
+    file = Path(path)
+    if not file.exists():
+        raise InstructEmbedError(f"training data not found: {file}")
+    triples, empty = [], 0
+    with open(file, encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+                pairs = [(str(row[s][0]).strip(), str(row[s][1]).strip()) for s in SIDES]
+                task = str(row["task_id"])
+            except (json.JSONDecodeError, KeyError, IndexError, TypeError) as exc:
+                raise InstructEmbedError(
+                    f"{file}:{number}: expected {{\"query\": [instr, text], \"pos\": [...], \"neg\": [...], "
+                    f"\"task_id\": str}} ({type(exc).__name__}: {exc})"
+                ) from None
+            if any(not text for _, text in pairs):
+                empty += 1
+                continue
+            if not instructions:
+                pairs = [("", text) for _, text in pairs]
+            triples.append(Triple(*pairs, task_id=task))
+    if empty:
+        logger.warning("%s: skipped %d rows with an empty text", file, empty)
+    if not triples:
+        raise InstructEmbedError(f"{file} holds no training triples")
+    return triples
+
+
+def drop_unfit(triples: list[Triple], tokenizer: PairTokenizer) -> list[Triple]:
+    """Leave out triples with an instruction that fills the whole token window (no text left to pool)."""
+    limit = tokenizer.max_seq_length
+    kept = [
+        t for t in triples
+        if all(tokenizer.instruction_length(getattr(t, s)[0]) < limit - 1 for s in SIDES)
+    ]
+    if len(kept) < len(triples):
+        logger.warning("skipped %d triples whose instruction fills max_seq_length=%d", len(triples) - len(kept), limit)
+    return kept
+
+
+def strip_instructions(triples: list[Triple]) -> list[Triple]:
+    return [Triple(*(("", t.__dict__[s][1]) for s in SIDES), task_id=t.task_id) for t in triples]
+
+
+class TokenizedTriples:
+    """Token ids and instruction lengths of every (query, pos, neg), ready to collate into batches."""
+
+    def __init__(self, triples: list[Triple], tokenizer: PairTokenizer) -> None:
+        self.tokenizer = tokenizer
+        self.task_ids = [t.task_id for t in triples]
+        self.sides: dict[str, tuple[list[list[int]], list[int]]] = {}
+        self.truncated = 0
+        for side in SIDES:
+            tokenized = tokenizer.tokenize([getattr(t, side) for t in triples])
+            self.sides[side] = (tokenized.input_ids, tokenized.instruction_lengths)
+            self.truncated += tokenized.truncated
+
+    def __len__(self) -> int:
+        return len(self.task_ids)
+
+    def collate(self, rows: list[int], pad_to_multiple_of: int = 0) -> list[dict[str, Tensor]]:
+        """Padded model inputs for the query, positive and negative sides of `rows`."""
+        batches = []
+        for side in SIDES:
+            ids, starts = self.sides[side]
+            batches.append(
+                self.tokenizer.collate([ids[i] for i in rows], [starts[i] for i in rows], pad_to_multiple_of or None)
+            )
+        return batches
+
+
+def to_device(batches: list[dict[str, Tensor]], device: torch.device) -> list[dict[str, Tensor]]:
+    return [{k: v.to(device, non_blocking=True) for k, v in b.items()} for b in batches]

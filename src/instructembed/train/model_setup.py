@@ -1,0 +1,78 @@
+"""The model being trained: the base Instructor, with LoRA adapters or every weight trainable,
+and the learned delta in the shipped format (see `instructembed.engine.adapted_model`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import Tensor
+
+from instructembed.engine.default_model import base_model_path
+from instructembed.engine.instructor import Instructor
+from instructembed.errors import InstructEmbedError
+from instructembed.train.config import TrainConfig
+
+
+def base_folder(config: TrainConfig) -> Path:
+    return base_model_path() if config.base_model == "default" else Path(config.base_model)
+
+
+def build_model(config: TrainConfig, device: torch.device) -> Instructor:
+    """The base model in train mode, adapted per `config.method`; only trainable weights need grad."""
+    model = Instructor(str(base_folder(config)), device="cpu", max_seq_length=config.max_seq_length)
+    encoder = model.transformer.auto_model
+    if config.method == "lora":
+        try:
+            from peft import LoraConfig, inject_adapter_in_model
+        except ImportError:
+            raise InstructEmbedError("method = 'lora' needs peft (pip install 'instructembed[train]')") from None
+        lora = LoraConfig(
+            r=config.lora_rank,
+            lora_alpha=config.lora_alpha,
+            lora_dropout=config.lora_dropout,
+            target_modules=config.lora_target_modules,
+            bias="none",
+        )
+        inject_adapter_in_model(lora, encoder)
+        for name, param in model.named_parameters():
+            param.requires_grad_("lora_" in name)
+        if not any(p.requires_grad for p in model.parameters()):
+            raise InstructEmbedError(f"lora_target_modules {config.lora_target_modules!r} matches no module")
+    else:
+        for param in model.parameters():
+            param.requires_grad_(True)
+    model.to(device)
+    model.train()
+    return model
+
+
+def trainable_state(model: torch.nn.Module) -> dict[str, Tensor]:
+    """The weights training changes, by name (what a checkpoint stores)."""
+    return {name: p.detach().cpu().clone() for name, p in model.named_parameters() if p.requires_grad}
+
+
+def learned_delta(model: Instructor, config: TrainConfig, initial: dict[str, Tensor]) -> dict[str, Tensor]:
+    """What training learned, keyed by the base encoder's parameter names (`.lora_A`/`.lora_B`/`.delta`).
+
+    `initial` is `trainable_state(model)` taken before the first step (used by full fine-tuning).
+    """
+    encoder = model.transformer.auto_model
+    delta: dict[str, Tensor] = {}
+    if config.method == "lora":
+        from peft.tuners.lora import LoraLayer
+
+        for module_name, module in encoder.named_modules():
+            if isinstance(module, LoraLayer) and "default" in module.lora_A:
+                a = module.lora_A["default"].weight.detach().float().cpu()  # (r, in)
+                b = module.lora_B["default"].weight.detach().float().cpu()  # (out, r)
+                delta[f"{module_name}.weight.lora_A"] = a.contiguous()
+                delta[f"{module_name}.weight.lora_B"] = (b * module.scaling["default"]).contiguous()
+        return delta
+    prefix = next(name for name, m in model.named_modules() if m is encoder) + "."
+    for name, param in model.named_parameters():
+        if name.startswith(prefix):
+            change = param.detach().float().cpu() - initial[name].float()
+            if change.abs().max() > 0:
+                delta[f"{name[len(prefix):]}.delta"] = change.contiguous()
+    return delta

@@ -1,0 +1,96 @@
+"""The training loop on a tiny random BERT: the loss falls, resume is exact, the ablation strips instructions."""
+
+import csv
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from instructembed.errors import InstructEmbedError
+from instructembed.train import TrainConfig, train, trainer
+from instructembed.train.config import config_from_dict
+
+
+def tiny_config(tiny_base, medi_files, out, **changes) -> TrainConfig:
+    values = dict(
+        train_file=str(medi_files[0]), dev_file=str(medi_files[1]), output_dir=str(out), base_model=str(tiny_base),
+        max_seq_length=32, pad_to_multiple_of=8, batch_size=8, min_batch_size=4, learning_rate=3e-3, tau=0.05,
+        method="full", eval_every=0, checkpoint_every=1000, eval_sts_task="", dev_max_batches=4, log_every=5, seed=1,
+    )
+    values.update(changes)
+    return config_from_dict(values)
+
+
+def read_log(out):
+    with open(out / "log.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_loss_falls_over_a_few_dozen_steps(tiny_base, medi_files, tmp_path):
+    result = train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=40), show_progress=False)
+    rows = read_log(tmp_path)
+    train_losses = [float(r["train_loss"]) for r in rows if r["train_loss"]]
+    dev = [(int(r["step"]), float(r["dev_loss"]), float(r["dev_acc"])) for r in rows if r["dev_loss"]]
+    assert result.steps == 40 and len(train_losses) == 8
+    assert train_losses[-1] < 0.7 * train_losses[0]
+    assert dev[0][0] == 0 and dev[-1][0] == 40  # evaluated before training and at the end
+    assert dev[-1][1] < 0.5 * dev[0][1] and dev[-1][2] >= dev[0][2]
+    summary = json.loads((tmp_path / "final" / "summary.json").read_text())
+    assert summary["steps"] == 40 and summary["final_metrics"]["dev_loss"] == pytest.approx(dev[-1][1])
+
+
+class Interrupted(Exception):
+    pass
+
+
+@pytest.mark.parametrize("method", ["full", "lora"])
+def test_resume_continues_exactly(tiny_base, medi_files, tmp_path, monkeypatch, method):
+    # dropout on and a plain-batch mix: resume must restore RNG state, optimizer, scheduler and the batch stream
+    common = dict(max_steps=6, method=method, plain_batch_fraction=0.5, lora_rank=4, checkpoint_every=3)
+    straight = train(tiny_config(tiny_base, medi_files, tmp_path / "a", **common), show_progress=False)
+
+    # the same run, killed right after its step-3 checkpoint
+    real_save = trainer.save_checkpoint
+
+    def save_then_die(out, model, optimizer, scheduler, config, step, elapsed):
+        real_save(out, model, optimizer, scheduler, config, step, elapsed)
+        raise Interrupted
+
+    monkeypatch.setattr(trainer, "save_checkpoint", save_then_die)
+    config = tiny_config(tiny_base, medi_files, tmp_path / "b", **common)
+    with pytest.raises(Interrupted):
+        train(config, show_progress=False)
+    monkeypatch.setattr(trainer, "save_checkpoint", real_save)
+    with pytest.raises(InstructEmbedError, match="--resume"):
+        train(config, show_progress=False)  # never silently overwrites a run
+    resumed = train(config, resume=True, show_progress=False)
+
+    assert resumed.steps == straight.steps == 6
+    a = load_file(str(tmp_path / "a" / "final" / "delta.safetensors"))
+    b = load_file(str(tmp_path / "b" / "final" / "delta.safetensors"))
+    assert a.keys() == b.keys() and a
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=0, atol=0, msg=key)
+    assert read_log(tmp_path / "a") == [
+        {**r, "elapsed_s": a_r["elapsed_s"]} for r, a_r in zip(read_log(tmp_path / "b"), read_log(tmp_path / "a"))
+    ]
+    assert resumed.metrics == straight.metrics
+
+
+def test_resume_without_a_checkpoint_is_a_clear_error(tiny_base, medi_files, tmp_path):
+    with pytest.raises(InstructEmbedError, match="nothing to resume"):
+        train(tiny_config(tiny_base, medi_files, tmp_path), resume=True)
+
+
+def test_ablation_strips_every_instruction(tiny_base, medi_files, tmp_path):
+    from instructembed.engine.instructor import Instructor
+    from instructembed.train.data import TokenizedTriples, read_triples
+
+    triples = read_triples(medi_files[0], instructions=False)
+    assert all(t.query[0] == t.pos[0] == t.neg[0] == "" for t in triples)
+    data = TokenizedTriples(triples, Instructor(str(tiny_base), device="cpu").pair_tokenizer)
+    for features in data.collate(list(range(8))):
+        assert torch.equal(features["pooling_mask"], features["attention_mask"])  # every token pooled
+    result = train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=2, instructions="off"), show_progress=False)
+    assert json.loads((result.output_dir / "final" / "summary.json").read_text())["config"]["instructions"] == "off"
