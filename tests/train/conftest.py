@@ -22,7 +22,7 @@ WORDS = (
 ).split()
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="module")
 def one_thread():
     """Tiny models run far faster on one thread, and two threads crawl when the cores are shared."""
     before = torch.get_num_threads()

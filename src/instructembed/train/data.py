@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import logging
 from dataclasses import dataclass
@@ -31,13 +32,15 @@ def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
     """Records `{"query": [instr, text], "pos": [...], "neg": [...], "task_id": str}`, one a line.
 
     With `instructions=False` every instruction becomes "" (the no-instruction ablation).
+    A name ending in `.gz` is read gzip-compressed.
     Rows with an empty text are skipped (logged with a count).
     """
     file = Path(path)
     if not file.exists():
         raise InstructEmbedError(f"training data not found: {file}")
     triples, empty = [], 0
-    with open(file, encoding="utf-8") as f:
+    opener = gzip.open if file.suffix == ".gz" else open
+    with opener(file, "rt", encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -15,7 +15,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from instructembed.engine.adapted_model import DELTA_FORMAT, apply_delta, load_adapted_modules
-from instructembed.engine.default_model import base_model_path, sha256_of
+from instructembed.engine.default_model import BASE_WEIGHTS_SHA256, base_model_path, sha256_of
 from instructembed.engine.instructor import Instructor
 from instructembed.engine.loading import load_modules
 from instructembed.errors import InstructEmbedError
@@ -53,7 +53,8 @@ def export_model(
     summary = json.loads((final / "summary.json").read_text())
     delta = load_file(str(final / DELTA_FILE))
     config = summary["config"]
-    base = base_model_path() if config["base_model"] == "default" else Path(config["base_model"])
+    # the delta ships against the packaged base whenever it was trained on it (or on a copy of it)
+    base = base_model_path() if summary["base_sha256"] == BASE_WEIGHTS_SHA256 else Path(config["base_model"])
 
     reference = _probe(base, delta, config["max_seq_length"])
     dtype = "float32"
@@ -104,6 +105,10 @@ def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int) -> n
 def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | None) -> str:
     config = summary["config"]
     metrics = ", ".join(f"{k} {v}" for k, v in summary.get("final_metrics", {}).items()) or "none logged"
+    trained_on = (
+        "" if summary.get("trained_on_sha256", manifest["base_sha256"]) == manifest["base_sha256"]
+        else f"; trained on a float16 copy (sha256 `{summary['trained_on_sha256'][:16]}…`)"
+    )
     toml = "\n".join(f"{k} = {json.dumps(v)}" for k, v in config.items())
     return f"""# {manifest['name']}
 
@@ -122,6 +127,7 @@ model.encode([["Represent the Science title: ", "3D ActionSLAM"]])
 
 | | |
 |---|---|
+| base | {manifest['base_model']} (weights sha256 `{manifest['base_sha256'][:16]}…`){trained_on} |
 | data | `{config['train_file']}` (dev: `{config['dev_file']}`), {summary['batches_per_epoch']} same-task batches an epoch |
 | instructions | {config['instructions']} |
 | steps | {summary['steps']} of {summary['planned_steps']} planned, batch {config['batch_size']} triples |

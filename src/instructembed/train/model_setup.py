@@ -3,12 +3,13 @@ and the learned delta in the shipped format (see `instructembed.engine.adapted_m
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
-from instructembed.engine.default_model import base_model_path
+from instructembed.engine.default_model import BASE_MODEL_NAME, base_model_path, sha256_of
 from instructembed.engine.instructor import Instructor
 from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig
@@ -21,6 +22,7 @@ def base_folder(config: TrainConfig) -> Path:
 def build_model(config: TrainConfig, device: torch.device) -> Instructor:
     """The base model in train mode, adapted per `config.method`; only trainable weights need grad."""
     model = Instructor(str(base_folder(config)), device="cpu", max_seq_length=config.max_seq_length)
+    model.float()  # float32 master weights even from a float16 base copy; bf16 only inside autocast
     encoder = model.transformer.auto_model
     if config.method == "lora":
         try:
@@ -45,6 +47,23 @@ def build_model(config: TrainConfig, device: torch.device) -> Instructor:
     model.to(device)
     model.train()
     return model
+
+
+def base_provenance(config: TrainConfig) -> dict[str, str]:
+    """Name and weights checksum of the base the delta belongs to.
+
+    A base folder carrying `derived_from.json` (e.g. a float16 copy made to travel to a GPU machine)
+    names the original model and its checksum: the delta is applied to that original when shipped.
+    """
+    folder = base_folder(config)
+    trained_on = sha256_of(folder / "model.safetensors")
+    if config.base_model == "default":
+        return {"base_model": BASE_MODEL_NAME, "base_sha256": trained_on, "trained_on_sha256": trained_on}
+    origin = folder / "derived_from.json"
+    if origin.exists():
+        derived = json.loads(origin.read_text())
+        return {"base_model": derived["base_model"], "base_sha256": derived["base_sha256"], "trained_on_sha256": trained_on}
+    return {"base_model": str(folder), "base_sha256": trained_on, "trained_on_sha256": trained_on}
 
 
 def trainable_state(model: torch.nn.Module) -> dict[str, Tensor]:

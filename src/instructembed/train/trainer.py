@@ -29,12 +29,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
-from instructembed.engine.default_model import sha256_of
 from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig, config_from_dict, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
 from instructembed.train.losses import backward_batch, loss_from_embeddings
-from instructembed.train.model_setup import base_folder, build_model, learned_delta, trainable_state
+from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
 from instructembed.train.monitoring import STSCheck, dev_metrics
 from instructembed.train.sampler import SameTaskBatchSampler
 
@@ -273,10 +272,8 @@ def write_final(out: Path, model, config, initial, step, total_steps, elapsed, m
     staging = Path(tempfile.mkdtemp(prefix=".final.", dir=out))
     delta = learned_delta(model, config, initial)
     save_file(delta, str(staging / "delta.safetensors"))
-    base = base_folder(config)
     summary = {
-        "base_model": "sentence-transformers/all-MiniLM-L6-v2" if config.base_model == "default" else config.base_model,
-        "base_sha256": sha256_of(base / "model.safetensors"),
+        **base_provenance(config),
         "steps": step,
         "planned_steps": total_steps,
         "train_seconds": round(elapsed, 1),
