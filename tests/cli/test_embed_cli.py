@@ -154,3 +154,26 @@ def test_real_process_exit_code_and_one_line_error(tmp_path):
     assert "Traceback" not in proc.stderr
     help_text = subprocess.run([sys.executable, "-m", "instructembed", "embed", "--help"], capture_output=True, text=True, env=env).stdout
     assert "instructembed embed titles.txt" in help_text
+
+
+def test_embed_file_streams_in_chunks(default_model, tmp_path):
+    """The reader is lazy and encode sees at most `chunk_size` rows at a time: memory stays flat."""
+    from instructembed.embedfiles import embed_file
+
+    source = tmp_path / "many.txt"
+    source.write_text("".join(f"sentence number {i}\n" for i in range(23)))
+    seen: list[int] = []
+    original = default_model.encode
+
+    def spy(pairs, **kwargs):
+        seen.append(len(pairs))
+        return original(pairs, **kwargs)
+
+    default_model.encode = spy
+    try:
+        report = embed_file(default_model, source, tmp_path / "o.npy", chunk_size=5, show_progress_bar=False)
+    finally:
+        del default_model.encode
+    assert seen == [5, 5, 5, 5, 3] and report.rows == 23
+    got = np.load(tmp_path / "o.npy")
+    assert np.abs(got[17] - default_model.encode("sentence number 17", normalize_embeddings=True)).max() < 1e-5
