@@ -10,7 +10,7 @@ from instructembed.train.losses import backward_batch, loss_from_embeddings
 
 def run(model, features, chunk):
     model.zero_grad(set_to_none=True)
-    loss = backward_batch(model, features, lambda q, p, n: loss_from_embeddings(q, p, n, tau=0.05), chunk)
+    loss = float(backward_batch(model, features, lambda q, p, n: loss_from_embeddings(q, p, n, tau=0.05), chunk))
     return loss, {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
 
 

@@ -43,11 +43,12 @@ def export_model(
     float32's within cosine 0.9999) + README.md model card; returns `out`.
 
     Args:
-        run_dir: a training output folder (holding `final/summary.json` and `final/delta.safetensors`).
+        run_dir: a training output folder (holding `final/summary.json` and `final/delta.safetensors`),
+            or that `final/` folder itself.
         eval_table: markdown pasted into the card's evaluation section (e.g. `instructembed evaluate`'s table).
     """
     run_dir, out = Path(run_dir), Path(out)
-    final = run_dir / "final"
+    final = run_dir / "final" if (run_dir / "final").is_dir() else run_dir
     if not (final / "summary.json").exists():
         raise InstructEmbedError(f"{run_dir} has no finished training run (no final/summary.json)")
     summary = json.loads((final / "summary.json").read_text())

@@ -18,6 +18,7 @@ import os
 import platform
 import random
 import shutil
+import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -226,8 +227,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         return metrics
 
     metrics = evaluate() if step == 0 else {}
-    bar = tqdm(total=total_steps, initial=step, desc="train", unit="step", disable=not show_progress, dynamic_ncols=True)
-    losses: list[float] = []
+    bar = tqdm(
+        total=total_steps, initial=step, desc="train", unit="step", disable=not show_progress, dynamic_ncols=True,
+        mininterval=1 if sys.stderr.isatty() else 30,  # a log file gets a line every 30 s, not every 0.1 s
+    )
+    losses: list[torch.Tensor] = []
     started = time.perf_counter() - elapsed
     while step < total_steps:
         # one optimizer step on one same-task batch
@@ -242,9 +246,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         optimizer.zero_grad(set_to_none=True)
         step += 1
         elapsed = time.perf_counter() - started
-        losses.append(loss)
+        losses.append(loss)  # no .item() here: it would stall the CPU until the GPU catches up, every step
         bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}", lr=f"{scheduler.get_last_lr()[0]:.2e}")
 
         # log, evaluate, checkpoint
         last = step == total_steps
@@ -252,8 +255,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         checkpoint_due = step % config.checkpoint_every == 0 or last or out_of_time
         # a log row at every checkpoint too, so a resumed run's log matches an uninterrupted one
         if step % config.log_every == 0 or checkpoint_due:
-            log.write(step=step, epoch=round(step / len(sampler), 3), lr=f"{scheduler.get_last_lr()[0]:.3e}",
-                      train_loss=round(sum(losses) / len(losses), 5), elapsed_s=round(elapsed, 1))
+            mean_loss = torch.stack(losses).mean().item()
+            lr = scheduler.get_last_lr()[0]
+            log.write(step=step, epoch=round(step / len(sampler), 3), lr=f"{lr:.3e}",
+                      train_loss=round(mean_loss, 5), elapsed_s=round(elapsed, 1))
+            bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{lr:.2e}")
             losses = []
         if (config.eval_every and step % config.eval_every == 0) or last or out_of_time:
             metrics = evaluate()

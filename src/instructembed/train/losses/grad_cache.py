@@ -55,9 +55,10 @@ def backward_batch(
     loss_fn: Callable[..., Tensor],
     chunk_size: int | None = None,
     autocast: Callable[[], AbstractContextManager] = nullcontext,
-) -> float:
+) -> Tensor:
     """Embed each tokenized input (query, positive, negative), compute `loss_fn(*embeddings)` and
-    accumulate its gradient into the model's parameters; returns the loss value.
+    accumulate its gradient into the model's parameters; returns the detached loss (reading it with
+    `.item()` waits for the GPU, so callers do that only when they log).
 
     `chunk_size=None` runs the plain computation; an int runs GradCache with chunks of that many rows,
     which gives the same loss and gradients (exactly the same with dropout too when `chunk_size`
@@ -68,7 +69,7 @@ def backward_batch(
             embeddings = [embed(model, features) for features in inputs]
         loss = loss_fn(*embeddings)
         loss.backward()
-        return float(loss.detach())
+        return loss.detach()
 
     device = next(model.parameters()).device
     # 1. embed without a graph; remember the RNG state each chunk started from
@@ -92,4 +93,4 @@ def backward_batch(
         with state.restore(), autocast():
             chunk_embedding = embed(model, chunk)
         chunk_embedding.float().backward(grad)
-    return float(loss.detach())
+    return loss.detach()
