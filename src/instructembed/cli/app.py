@@ -25,6 +25,9 @@ def _register() -> None:
     embed.register(app)
     from instructembed.cli import serve; serve.register(app)
     from instructembed.cli import export; export.register(app)
+    from instructembed.cli import medi; medi.register(app)
+    from instructembed.cli import train; train.register(app)
+    from instructembed.cli import evaluate; evaluate.register(app)
 
 
 def main() -> None:

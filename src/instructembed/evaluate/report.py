@@ -1,0 +1,76 @@
+"""Markdown reports of a results folder: by task and by type with averages; side-by-side comparison."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from instructembed.evaluate.result import TaskResult
+from instructembed.evaluate.task import TASK_TYPES
+
+MTEB_TYPES = ("Classification", "Clustering", "PairClassification", "Reranking", "Retrieval", "STS", "Summarization")
+
+
+def _type_order(name: str) -> int:
+    return TASK_TYPES.index(name) if name in TASK_TYPES else len(TASK_TYPES)
+
+
+def type_averages(results: Mapping[str, TaskResult]) -> dict[str, float]:
+    by_type: dict[str, list[float]] = defaultdict(list)
+    for result in results.values():
+        by_type[result.type].append(result.main_score)
+    return {t: sum(v) / len(v) for t, v in sorted(by_type.items(), key=lambda kv: _type_order(kv[0]))}
+
+
+def mteb_type_average(results: Mapping[str, TaskResult]) -> float | None:
+    """Mean over the MTEB task types present of each type's mean (the paper's 'Avg.' style)."""
+    averages = [v for t, v in type_averages(results).items() if t in MTEB_TYPES]
+    return sum(averages) / len(averages) if averages else None
+
+
+def render_report(results: Mapping[str, TaskResult], title: str, info: Mapping[str, Any] | None = None, failures: Mapping[str, str] | None = None) -> str:
+    """The report: run facts, a table by task, a table by type, then failures."""
+    lines = [f"# {title}", ""]
+    for key, value in (info or {}).items():
+        lines.append(f"- {key}: {value}")
+    if info:
+        lines.append("")
+    lines += ["## By task", "", "| task | type | metric | score | instruction (query) | seconds |", "|---|---|---|---:|---|---:|"]
+    ordered = sorted(results.values(), key=lambda r: (_type_order(r.type), r.task))
+    for r in ordered:
+        instruction = (r.instructions or {}).get("query")
+        shown = f"`{instruction.strip()}`" if instruction else "none"
+        lines.append(f"| {r.task} | {r.type} | {r.main_metric} | {r.main_score:.2f} | {shown} | {r.seconds:.1f} |")
+    lines += ["", "## By type", "", "| type | tasks | average |", "|---|---:|---:|"]
+    counts: dict[str, int] = defaultdict(int)
+    for r in results.values():
+        counts[r.type] += 1
+    for type_name, average in type_averages(results).items():
+        lines.append(f"| {type_name} | {counts[type_name]} | {average:.2f} |")
+    overall = mteb_type_average(results)
+    if overall is not None:
+        lines.append(f"| **MTEB types (mean of type means)** | | **{overall:.2f}** |")
+    if failures:
+        lines += ["", "## Failed tasks", ""] + [f"- {m}" for m in failures.values()]
+    return "\n".join(lines) + "\n"
+
+
+def render_comparison(a: Mapping[str, TaskResult], b: Mapping[str, TaskResult], name_a: str, name_b: str) -> str:
+    """Tasks of both folders side by side with b - a deltas, then the type averages."""
+    lines = [f"| task | type | {name_a} | {name_b} | delta |", "|---|---|---:|---:|---:|"]
+    names = sorted(set(a) | set(b), key=lambda n: (_type_order((a.get(n) or b.get(n)).type), n))
+    for name in names:
+        ra, rb = a.get(name), b.get(name)
+        type_name = (ra or rb).type
+        sa = f"{ra.main_score:.2f}" if ra else "-"
+        sb = f"{rb.main_score:.2f}" if rb else "-"
+        delta = f"{rb.main_score - ra.main_score:+.2f}" if ra and rb else "-"
+        lines.append(f"| {name} | {type_name} | {sa} | {sb} | {delta} |")
+    shared = set(a) & set(b)
+    ta = type_averages({n: a[n] for n in shared})
+    tb = type_averages({n: b[n] for n in shared})
+    lines += ["", f"| type (tasks in both) | {name_a} | {name_b} | delta |", "|---|---:|---:|---:|"]
+    for type_name in ta:
+        lines.append(f"| {type_name} | {ta[type_name]:.2f} | {tb[type_name]:.2f} | {tb[type_name] - ta[type_name]:+.2f} |")
+    return "\n".join(lines) + "\n"
