@@ -86,3 +86,29 @@ def test_default_model_checksum_is_enforced(monkeypatch):
     monkeypatch.setattr(default_model, "BASE_WEIGHTS_SHA256", "0" * 64)
     with pytest.raises(InstructEmbedError, match="checksum"):
         default_model.base_model_path()
+
+
+def test_loads_the_original_hkunlp_instructor_layout(tiny_t5_path, tmp_path):
+    """hkunlp/instructor-*: pickled weights (pytorch_model.bin) for the T5 and the Dense head, legacy Pooling keys."""
+    from safetensors.torch import load_file
+
+    legacy = tmp_path / "instructor-like"
+    shutil.copytree(tiny_t5_path, legacy)
+    dense_state = load_file(str(legacy / "2_Dense" / "model.safetensors"))
+    torch.save(dense_state, legacy / "2_Dense" / "pytorch_model.bin")
+    (legacy / "2_Dense" / "model.safetensors").unlink()
+    torch.save(load_file(str(legacy / "model.safetensors")), legacy / "pytorch_model.bin")
+    (legacy / "model.safetensors").unlink()
+    pooling = {"word_embedding_dimension": 32, "pooling_mode_cls_token": False, "pooling_mode_mean_tokens": True,
+               "pooling_mode_max_tokens": False, "pooling_mode_mean_sqrt_len_tokens": False}
+    (legacy / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    model = Instructor(legacy, device="cpu")
+    assert np.abs(model.encode(PAIRS) - Instructor(tiny_t5_path, device="cpu").encode(PAIRS)).max() < 1e-6
+
+
+def test_unsupported_pooling_is_a_clear_error(tiny_bert_path, tmp_path):
+    other = tmp_path / "cls"
+    shutil.copytree(tiny_bert_path, other)
+    (other / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 32, "pooling_mode_cls_token": True}))
+    with pytest.raises(InstructEmbedError, match="mean pooling"):
+        Instructor(other, device="cpu")
