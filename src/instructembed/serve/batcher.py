@@ -108,13 +108,16 @@ class DynamicBatcher:
         return await job.future
 
     # --- the worker side (one thread) ----------------------------------------------------------
-    def _take_window(self) -> list[_Row] | None:
-        """Wait for rows, then pop a FIFO window of at most `max_batch_tokens` real tokens (>= 1 row)."""
+    def _wait_for_rows(self) -> bool:
+        """Block until rows are queued (True) or the batcher stops with an empty queue (False)."""
         with self._wakeup:
             while not self._queue and not self._stopping:
                 self._wakeup.wait()
-            if self._stopping and not self._queue:
-                return None
+            return bool(self._queue)
+
+    def _take_window(self) -> list[_Row]:
+        """Pop a FIFO window of at most `max_batch_tokens` real tokens (at least one row)."""
+        with self._wakeup:
             window = [self._queue.popleft()]
             tokens = len(window[0].ids)
             while self._queue and tokens + len(self._queue[0].ids) <= self.max_batch_tokens:
@@ -136,11 +139,9 @@ class DynamicBatcher:
         return passes
 
     def _run(self) -> None:
-        while True:
-            with self.forward_lock:
+        while self._wait_for_rows():
+            with self.forward_lock:  # taken before the window, so a holder of the lock sees the queue fill up
                 window = self._take_window()
-                if window is None:
-                    return
                 for batch in self._split(window):
                     self._run_pass(batch)
 
