@@ -2,6 +2,7 @@
 
 from instructembed.serve.app import create_app
 from instructembed.serve.background import BackgroundServer
+from instructembed.serve.client import EmbeddingClient
 from instructembed.serve.settings import ServerSettings
 
-__all__ = ["BackgroundServer", "ServerSettings", "create_app"]
+__all__ = ["BackgroundServer", "EmbeddingClient", "ServerSettings", "create_app"]
