@@ -32,6 +32,7 @@ def build(
     keep_positional_labels: Annotated[bool, typer.Option(help="Keep classification tasks whose labels are only option positions (A/B, 1/2).")] = False,
     neg_margin: Annotated[float, typer.Option(help="Pair datasets: a mined negative must score below this times cos(query, positive); 0 turns the guard off.")] = 0.95,
     cache_dir: Annotated[Path, typer.Option(help="Where instruction-free embeddings are cached by content hash.")] = Path(".cache/instructembed/medi"),
+    batch_size: Annotated[int, typer.Option(help="Texts per forward pass when embedding for mining.")] = 64,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build MEDI triples: mined positives and hard negatives, per-task instructions, a dev split by task.
@@ -48,7 +49,7 @@ def build(
         classification_max_per_task=classification_max_per_task, embedder=embedder, seed=seed,
         dev_tasks_fraction=dev_tasks_fraction, max_chars=max_chars, max_labels=max_labels,
         keep_positional_labels=keep_positional_labels, neg_margin=neg_margin or None, instructions=instructions,
-        cache_dir=cache_dir, show_progress=progress,
+        cache_dir=cache_dir, batch_size=batch_size, show_progress=progress,
     )
     report = MediBuilder(config).run()
     json_path, md_path = write_report(report, config.report_stem)

@@ -50,6 +50,7 @@ class BuildConfig:
     reviewed_instructions: Path | None = REVIEWED_FILE
     cache_dir: Path = DEFAULT_CACHE_DIR
     max_seq_length: int = 128
+    batch_size: int = 64
     show_progress: bool = True
 
     @property
@@ -136,7 +137,8 @@ class MediBuilder:
         if min(config.max_per_task, config.sni_max_per_task, config.classification_max_per_task) < 1:
             raise InstructEmbedError("per-task caps must be >= 1")
         self.instructions = resolve_instructions(config.instructions, config.reviewed_instructions)
-        self.embedder = CachedEmbedder(config.embedder, config.cache_dir, max_seq_length=config.max_seq_length)
+        self.embedder = CachedEmbedder(config.embedder, config.cache_dir, max_seq_length=config.max_seq_length,
+                                       batch_size=config.batch_size)
         self.embed_seconds = 0.0
 
     # --- inputs ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ about 3 decimals) and L2-normalized.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from pathlib import Path
@@ -74,7 +75,13 @@ class CachedEmbedder:
             except (OSError, ValueError):
                 pass  # a damaged cache file is recomputed
         self.misses += 1
-        vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        engine_logger = logging.getLogger("instructembed.engine.instructor")
+        level = engine_logger.level
+        engine_logger.setLevel(logging.ERROR)  # truncation at max_seq_length is intended here
+        try:
+            vectors = self.model.encode(texts, batch_size=self.batch_size, normalize_embeddings=True, show_progress_bar=False)
+        finally:
+            engine_logger.setLevel(level)
         self.embedded_texts += len(texts)
         self.cache_dir.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(suffix=".npy.tmp", dir=self.cache_dir)
