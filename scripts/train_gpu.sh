@@ -3,7 +3,7 @@
 #
 #   Here, once:   .venv/bin/python scripts/prepare_gpu_carry.py      # -> .cache/gpu-carry (< 60 MiB)
 #   GPU machine:  bash scripts/train_gpu.sh "$OUT"                    # run tool: carry [".cache/gpu-carry"]
-#   CPU smoke:    bash scripts/train_gpu.sh /tmp/smoke --set device=cpu --set max_steps=3 --set eval_sts_pairs=50
+#   CPU smoke:    bash scripts/train_gpu.sh /tmp/smoke --set device=cpu --set max_steps=3 --set eval_max_rows=50
 #   Afterwards:   tar -xzf "$OUT/results.tar.gz" -C runs/train   # -> runs/train/{main,ablation}/
 #                 .venv/bin/python -m instructembed.train.export runs/train/main src/instructembed/models/instructembed-mini
 #
@@ -27,6 +27,10 @@ ARGS=()
 if [ -d "$CARRY" ]; then  # the packed base / data / STS task (scripts/prepare_gpu_carry.py)
   ARGS+=(--set "base_model=$CARRY/base" --set "train_file=$CARRY/medi/medi.jsonl.gz" --set "dev_file=$CARRY/medi/medi.dev.jsonl.gz")
   if [ -d "$CARRY/shared/data" ]; then export INSTRUCTEMBED_DATA_DIR="$PWD/$CARRY/shared/data"; fi
+  if ! "$PY" -c "import pytrec_eval" 2>/dev/null && ls "$CARRY"/wheels/*.whl >/dev/null 2>&1; then
+    "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$CARRY"/wheels/*.whl
+    export PYTHONPATH=$PYTHONPATH:/tmp/site
+  fi
 fi
 
 pack() {  # runs on any exit, so a failed ablation still returns the main run

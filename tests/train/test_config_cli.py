@@ -44,7 +44,7 @@ def test_train_command_runs_and_resume_needs_a_checkpoint(tiny_base, medi_files,
     file = tmp_path / "run.toml"
     file.write_text(
         f'train_file = "{medi_files[0]}"\ndev_file = ""\noutput_dir = "{tmp_path / "out"}"\nbase_model = "{tiny_base}"\n'
-        'batch_size = 8\nmax_steps = 2\nmethod = "full"\neval_sts_task = ""\nmax_seq_length = 32\n'
+        'batch_size = 8\nmax_steps = 2\nmethod = "full"\neval_tasks = ""\nmax_seq_length = 32\n'
     )
     runner = CliRunner()
     result = runner.invoke(app, ["train", "--config", str(file), "--instructions", "off", "-q"])

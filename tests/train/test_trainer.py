@@ -16,7 +16,7 @@ def tiny_config(tiny_base, medi_files, out, **changes) -> TrainConfig:
     values = dict(
         train_file=str(medi_files[0]), dev_file=str(medi_files[1]), output_dir=str(out), base_model=str(tiny_base),
         max_seq_length=32, pad_to_multiple_of=8, batch_size=8, min_batch_size=4, learning_rate=3e-3, tau=0.05,
-        method="full", eval_every=0, checkpoint_every=1000, eval_sts_task="", dev_max_batches=4, log_every=5, seed=1,
+        method="full", eval_every=0, checkpoint_every=1000, eval_tasks="", dev_max_batches=4, log_every=5, seed=1,
     )
     values.update(changes)
     return config_from_dict(values)
@@ -94,3 +94,14 @@ def test_ablation_strips_every_instruction(tiny_base, medi_files, tmp_path):
         assert torch.equal(features["pooling_mask"], features["attention_mask"])  # every token pooled
     result = train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=2, instructions="off"), show_progress=False)
     assert json.loads((result.output_dir / "final" / "summary.json").read_text())["config"]["instructions"] == "off"
+
+
+def test_in_training_evaluation_logs_a_shared_task(tiny_base, medi_files, tmp_path):
+    from instructembed.shared_data import data_dir
+
+    if not (data_dir() / "eval" / "STSBenchmark").exists():
+        pytest.skip("shared data not available (set INSTRUCTEMBED_DATA_DIR)")
+    train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=1, eval_tasks="STSBenchmark", eval_max_rows=40),
+          show_progress=False)
+    scores = [float(r["STSBenchmark"]) for r in read_log(tmp_path) if r["STSBenchmark"]]
+    assert len(scores) == 2 and all(-100 <= s <= 100 for s in scores)  # before training and at the end

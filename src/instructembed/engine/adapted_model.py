@@ -15,16 +15,19 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from instructembed.engine.default_model import base_model_path, sha256_of
-from instructembed.engine.instructor import Instructor
 from instructembed.engine.loading import load_modules
 from instructembed.engine.module import Module
 from instructembed.errors import InstructEmbedError
+
+if TYPE_CHECKING:
+    from instructembed.engine.instructor import Instructor
 
 DELTA_FORMAT = "instructembed-delta/1"
 
@@ -93,7 +96,7 @@ def load_adapted_modules(folder: str | Path, base_folder: str | Path | None = No
     return modules
 
 
-def load_adapted(folder: str | Path, device: str | None = None, base_folder: str | Path | None = None) -> Instructor:
+def load_adapted(folder: str | Path, device: str | None = None, base_folder: str | Path | None = None) -> "Instructor":
     """An `Instructor` of base + delta.
 
     Example:
@@ -101,6 +104,8 @@ def load_adapted(folder: str | Path, device: str | None = None, base_folder: str
         >>> model.encode([["Represent the Science title:", "3D ActionSLAM"]]).shape
         (1, 384)
     """
+    from instructembed.engine.instructor import Instructor  # here, so loading.py may import this module
+
     model = Instructor(modules=load_adapted_modules(folder, base_folder), device=device)
     model.model_name_or_path = str(folder)
     return model

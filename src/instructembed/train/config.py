@@ -56,8 +56,8 @@ class TrainConfig:
     eval_every: int = 200  # steps between dev loss / STS evaluations (and at the end); 0 = only at the end
     checkpoint_every: int = 200  # steps between checkpoints (and at the end)
     dev_max_batches: int = 20  # dev batches per evaluation
-    eval_sts_task: str = "STSBenchmark"  # shared STS task for a quick Spearman check; "" skips
-    eval_sts_pairs: int = 500  # pairs of that task used (the first N)
+    eval_tasks: str = "STSBenchmark"  # comma-separated shared evaluation tasks scored in training; "" = none
+    eval_max_rows: int = 500  # rows (pairs, queries, ...) per task in those checks; 0 = all
     time_limit_minutes: float = 0.0  # > 0: stop (and save) once training has run this long
 
 
@@ -94,6 +94,10 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
     if config.tau <= 0:
         raise InstructEmbedError(f"{source}: tau must be > 0, got {config.tau}")
     return config
+
+
+def eval_task_names(config: TrainConfig) -> list[str]:
+    return [name.strip() for name in config.eval_tasks.split(",") if name.strip()]
 
 
 def parse_override(text: str) -> tuple[str, Any]:

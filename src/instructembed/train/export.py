@@ -93,6 +93,9 @@ def export_model(
     check = loaded.encode(PROBES, normalize_embeddings=True)
     if float((reference * check).sum(axis=1).min()) < 0.9999:
         raise InstructEmbedError("the exported model does not reproduce the trained embeddings")
+    staging.chmod(0o755)  # mkdtemp makes it private; a shipped folder is world-readable
+    for file in staging.iterdir():
+        file.chmod(0o644)
     replace_dir(staging, out)
     return out
 
@@ -105,7 +108,7 @@ def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int) -> n
 
 def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | None) -> str:
     config = summary["config"]
-    metrics = ", ".join(f"{k} {v}" for k, v in summary.get("final_metrics", {}).items()) or "none logged"
+    metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("final_metrics", {}).items()) or "none logged"
     trained_on = (
         "" if summary.get("trained_on_sha256", manifest["base_sha256"]) == manifest["base_sha256"]
         else f"; trained on a float16 copy (sha256 `{summary['trained_on_sha256'][:16]}…`)"

@@ -1,18 +1,17 @@
-"""In-training checks: the dev-set loss and accuracy, and a quick Spearman on a shared STS task."""
+"""In-training checks: the dev-set loss and accuracy, and quick scores on a few shared evaluation tasks."""
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
 import numpy as np
 import torch
-from scipy.stats import spearmanr
 
 from instructembed.engine.instructor import Instructor
-from instructembed.shared_data import data_dir, instructions_dir
+from instructembed.errors import InstructEmbedError
+from instructembed.shared_data import instructions_dir
 from instructembed.train.data import TokenizedTriples, to_device
 from instructembed.train.losses import loss_from_embeddings
 from instructembed.train.losses.grad_cache import embed
@@ -47,35 +46,44 @@ def dev_metrics(
     return {"dev_loss": float(np.mean(losses)), "dev_acc": hits / rows} if rows else {}
 
 
-class STSCheck:
-    """Cosine-Spearman (x100) on the first `pairs` rows of a shared STS task, with its INSTRUCTOR
-    instruction (or none for the no-instruction ablation); silently absent without the shared data."""
+class TaskCheck:
+    """Main scores (x100) of a few shared evaluation tasks, each on at most `max_rows` rows, through
+    `instructembed.evaluate`: with the paper's instructions, or none for the no-instruction ablation.
+    A task whose data is missing (e.g. on a bare GPU machine) is skipped with a warning."""
 
-    def __init__(self, task: str, pairs: int, instructions: bool) -> None:
-        self.rows: list[dict] = []
-        self.instruction = ""
-        file = data_dir() / "eval" / task / "test.jsonl"
-        if not task:
+    def __init__(self, names: list[str], max_rows: int, instructions: bool) -> None:
+        self.tasks = []
+        self.max_rows = max_rows or None
+        self.instructions = None
+        if not names:
             return
-        if not file.exists():
-            logger.warning("STS check skipped: %s not found (set INSTRUCTEMBED_DATA_DIR)", file)
+        try:
+            from instructembed.evaluate import load_task
+        except ImportError as exc:
+            logger.warning("in-training evaluation skipped: %s", exc)
             return
-        with open(file, encoding="utf-8") as f:
-            self.rows = [json.loads(line) for _, line in zip(range(pairs), f)]
+        for name in names:
+            try:
+                self.tasks.append(load_task(name))
+            except InstructEmbedError as exc:
+                logger.warning("in-training evaluation of %s skipped: %s", name, exc)
         table = instructions_dir() / "mteb_instructions.json"
-        if instructions and table.exists():
-            value = json.loads(table.read_text()).get(task, "")
-            self.instruction = value if isinstance(value, str) else ""
+        self.instructions = str(table) if instructions and table.exists() else None
+        if instructions and not table.exists():
+            logger.warning("in-training evaluation without instructions: %s not found", table)
+
+    @property
+    def names(self) -> list[str]:
+        return [task.name for task in self.tasks]
 
     def __call__(self, model: Instructor) -> dict[str, float]:
-        if not self.rows:
-            return {}
+        from instructembed.evaluate import evaluate_task
+
         was_training = model.training
         model.eval()
-        texts = [r["sentence1"] for r in self.rows] + [r["sentence2"] for r in self.rows]
-        vectors = model.encode([[self.instruction, t] for t in texts], batch_size=128, normalize_embeddings=True)
+        scores = {
+            task.name: evaluate_task(model, task, self.instructions, max_rows=self.max_rows, batch_size=128).main_score
+            for task in self.tasks
+        }
         model.train(was_training)
-        half = len(self.rows)
-        cosine = (vectors[:half] * vectors[half:]).sum(axis=1)
-        score = spearmanr(cosine, [r["score"] for r in self.rows]).statistic
-        return {"sts_spearman": round(float(score) * 100, 3)}
+        return scores

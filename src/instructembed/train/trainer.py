@@ -31,15 +31,15 @@ from safetensors.torch import load_file, save_file
 from tqdm.auto import tqdm
 
 from instructembed.errors import InstructEmbedError
-from instructembed.train.config import TrainConfig, config_from_dict, to_toml
+from instructembed.train.config import TrainConfig, config_from_dict, eval_task_names, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
 from instructembed.train.losses import backward_batch, loss_from_embeddings
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
-from instructembed.train.monitoring import STSCheck, dev_metrics
+from instructembed.train.monitoring import TaskCheck, dev_metrics
 from instructembed.train.sampler import SameTaskBatchSampler
 
 logger = logging.getLogger(__name__)
-CSV_COLUMNS = ["step", "epoch", "lr", "train_loss", "dev_loss", "dev_acc", "sts_spearman", "elapsed_s"]
+CSV_COLUMNS = ["step", "epoch", "lr", "train_loss", "dev_loss", "dev_acc", "elapsed_s"]  # + one per eval task
 
 
 @dataclass
@@ -138,20 +138,21 @@ def load_checkpoint(out: Path, model, optimizer, scheduler) -> tuple[int, float]
 class CsvLog:
     """log.csv; on resume, rows after the checkpoint's step are dropped so the log matches the run."""
 
-    def __init__(self, file: Path, resume_step: int | None) -> None:
+    def __init__(self, file: Path, resume_step: int | None, extra_columns: list[str]) -> None:
         self.file = file
+        self.columns = CSV_COLUMNS + extra_columns
         rows = []
         if resume_step is not None and file.exists():
             with open(file, newline="") as f:
                 rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
         with open(file, "w", newline="") as f:
-            writer = csv.DictWriter(f, CSV_COLUMNS)
+            writer = csv.DictWriter(f, self.columns)
             writer.writeheader()
             writer.writerows(rows)
 
     def write(self, **row) -> None:
         with open(self.file, "a", newline="") as f:
-            csv.DictWriter(f, CSV_COLUMNS).writerow({k: row.get(k, "") for k in CSV_COLUMNS})
+            csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -199,7 +200,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         dev_set = TokenizedTriples(drop_unfit(read_triples(config.dev_file, with_instructions), tokenizer), tokenizer)
         dev_sampler = SameTaskBatchSampler(dev_set.task_ids, config.batch_size, config.min_batch_size, 0, config.seed)
         dev_batches = dev_sampler.epoch_batches(0)[: config.dev_max_batches]
-    sts_check = STSCheck(config.eval_sts_task, config.eval_sts_pairs, with_instructions)
+    task_check = TaskCheck(eval_task_names(config), config.eval_max_rows, with_instructions)
     sampler.epoch_batches(0)
     logger.info(
         "%d triples in %d tasks, %d batches an epoch (%s), %d steps on %s; %d texts truncated at %d tokens",
@@ -215,14 +216,14 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     step, elapsed = 0, 0.0
     if resume:
         step, elapsed = load_checkpoint(out, model, optimizer, scheduler)
-    log = CsvLog(out / "log.csv", step if resume else None)
+    log = CsvLog(out / "log.csv", step if resume else None, task_check.names)
 
     def evaluate() -> dict[str, float]:
         metrics = {}
         if dev_set is not None and dev_batches:
             metrics |= dev_metrics(model, dev_set, dev_batches, config.tau, config.pad_to_multiple_of, autocast)
-        metrics |= sts_check(model)
-        log.write(step=step, epoch=round(step / len(sampler), 3), elapsed_s=round(elapsed, 1), **metrics)
+        metrics |= task_check(model)
+        log.write(**{"step": step, "epoch": round(step / len(sampler), 3), "elapsed_s": round(elapsed, 1), **metrics})
         tqdm.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
 
