@@ -92,6 +92,10 @@ def test_ablation_strips_every_instruction(tiny_base, medi_files, tmp_path):
     data = TokenizedTriples(triples, Instructor(str(tiny_base), device="cpu").pair_tokenizer)
     for features in data.collate(list(range(8))):
         assert torch.equal(features["pooling_mask"], features["attention_mask"])  # every token pooled
+    lazy = TokenizedTriples(triples, data.tokenizer, eager=False)  # tokenizes at collate time: same batches
+    for eager_side, lazy_side in zip(data.collate([5, 1, 9], 8), lazy.collate([5, 1, 9], 8)):
+        assert eager_side.keys() == lazy_side.keys()
+        assert all(torch.equal(eager_side[k], lazy_side[k]) for k in eager_side)
     result = train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=2, instructions="off"), show_progress=False)
     assert json.loads((result.output_dir / "final" / "summary.json").read_text())["config"]["instructions"] == "off"
 

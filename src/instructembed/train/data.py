@@ -83,17 +83,23 @@ def strip_instructions(triples: list[Triple]) -> list[Triple]:
 
 
 class TokenizedTriples:
-    """Token ids and instruction lengths of every (query, pos, neg), ready to collate into batches."""
+    """Token ids and instruction lengths of every (query, pos, neg), ready to collate into batches.
 
-    def __init__(self, triples: list[Triple], tokenizer: PairTokenizer) -> None:
+    `eager=False` tokenizes each batch's rows when collated instead of all rows up front: cheaper for
+    a set only a few batches draw from (the instruction-free copy behind `plain_batch_fraction`).
+    """
+
+    def __init__(self, triples: list[Triple], tokenizer: PairTokenizer, eager: bool = True) -> None:
         self.tokenizer = tokenizer
+        self.triples = triples
         self.task_ids = [t.task_id for t in triples]
         self.sides: dict[str, tuple[list[list[int]], list[int]]] = {}
         self.truncated = 0
-        for side in SIDES:
-            tokenized = tokenizer.tokenize([getattr(t, side) for t in triples])
-            self.sides[side] = (tokenized.input_ids, tokenized.instruction_lengths)
-            self.truncated += tokenized.truncated
+        if eager:
+            for side in SIDES:
+                tokenized = tokenizer.tokenize([getattr(t, side) for t in triples])
+                self.sides[side] = (tokenized.input_ids, tokenized.instruction_lengths)
+                self.truncated += tokenized.truncated
 
     def __len__(self) -> int:
         return len(self.task_ids)
@@ -102,10 +108,13 @@ class TokenizedTriples:
         """Padded model inputs for the query, positive and negative sides of `rows`."""
         batches = []
         for side in SIDES:
-            ids, starts = self.sides[side]
-            batches.append(
-                self.tokenizer.collate([ids[i] for i in rows], [starts[i] for i in rows], pad_to_multiple_of or None)
-            )
+            if self.sides:
+                ids, starts = self.sides[side]
+                ids, starts = [ids[i] for i in rows], [starts[i] for i in rows]
+            else:
+                tokenized = self.tokenizer.tokenize([getattr(self.triples[i], side) for i in rows])
+                ids, starts = tokenized.input_ids, tokenized.instruction_lengths
+            batches.append(self.tokenizer.collate(ids, starts, pad_to_multiple_of or None))
         return batches
 
 

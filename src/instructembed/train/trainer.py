@@ -188,7 +188,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     tokenizer = model.pair_tokenizer
     triples = drop_unfit(read_triples(config.train_file, with_instructions), tokenizer)
     train_set = TokenizedTriples(triples, tokenizer)
-    plain_set = TokenizedTriples(strip_instructions(triples), tokenizer) if config.plain_batch_fraction > 0 else None
+    plain_set = TokenizedTriples(strip_instructions(triples), tokenizer, eager=False) if config.plain_batch_fraction > 0 else None
     sampler = SameTaskBatchSampler(
         train_set.task_ids, config.batch_size, config.min_batch_size, config.max_examples_per_task, config.seed
     )
