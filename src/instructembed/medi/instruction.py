@@ -1,7 +1,8 @@
 """The unified instruction template: "Represent the (DOMAIN) TEXT_TYPE for TASK_OBJECTIVE: ".
 
 Rendering keeps the sentence grammatical: a domain already named inside the text type is not repeated
-("Represent the Wikipedia English Wikipedia sentence" becomes "Represent the English Wikipedia sentence"),
+("Represent the Wikipedia English Wikipedia sentence" becomes "Represent the English Wikipedia sentence",
+"scientific papers" + "paper title" becomes "scientific paper title"),
 parenthetical notes are dropped from text types, and `plural=True` inflects the last word correctly
 ("hypothesis" -> "hypotheses", "query" -> "queries").
 """
@@ -42,8 +43,29 @@ def clean_phrase(phrase: str) -> str:
     return re.sub(r"\s+", " ", phrase).strip().rstrip(":.")
 
 
-def _contains_words(haystack: str, needle: str) -> bool:
-    return re.search(rf"(?<!\w){re.escape(needle.lower())}(?!\w)", haystack.lower()) is not None
+_IE_NOUNS = {"movie", "cookie", "rookie", "zombie", "calorie", "prairie", "selfie", "genie", "pie", "tie", "lie", "hippie"}
+_UNCOUNTED = {"news", "series", "species", "physics", "mathematics", "politics", "economics", "ethics", "linguistics"}
+
+
+def singularize(word: str) -> str:
+    """Singular of a plural noun used as a modifier: "captions" -> "caption", "stories" -> "story"."""
+    lower = word.lower()
+    if lower in _UNCOUNTED or len(lower) < 4 or not lower.endswith("s") or lower.endswith(("ss", "us", "is")):
+        return word
+    if lower.endswith("ies"):
+        return word[:-1] if lower[:-1] in _IE_NOUNS else word[:-3] + "y"
+    if lower.endswith(("ches", "shes", "xes", "ses")):
+        return word[:-2]
+    return word[:-1]
+
+
+def _domain_modifier(domain: str, text_type: str) -> str:
+    """The domain as a modifier of the text type: singular, without words the text type already has."""
+    type_words = {w.lower() for w in text_type.split()}
+    words = [singularize(w) for w in domain.split()]
+    while words and words[-1].lower() in type_words:
+        words.pop()
+    return "" if all(w.lower() in type_words for w in words) else " ".join(words)
 
 
 @dataclass(frozen=True)
@@ -66,9 +88,7 @@ class Instruction:
             raise ValueError("an instruction needs a text type")
         if self.plural:
             text_type = pluralize(text_type)
-        domain = clean_phrase(self.domain) if self.domain else ""
-        if domain and _contains_words(text_type, domain):
-            domain = ""
+        domain = _domain_modifier(clean_phrase(self.domain), text_type) if self.domain else ""
         words = ["Represent the", domain, text_type] if domain else ["Represent the", text_type]
         sentence = " ".join(words)
         objective = clean_phrase(self.objective) if self.objective else ""
