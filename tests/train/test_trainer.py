@@ -109,3 +109,10 @@ def test_in_training_evaluation_logs_a_shared_task(tiny_base, medi_files, tmp_pa
           show_progress=False)
     scores = [float(r["STSBenchmark"]) for r in read_log(tmp_path) if r["STSBenchmark"]]
     assert len(scores) == 2 and all(-100 <= s <= 100 for s in scores)  # before training and at the end
+
+
+def test_time_limit_stops_and_saves(tiny_base, medi_files, tmp_path):
+    result = train(tiny_config(tiny_base, medi_files, tmp_path, max_steps=50, time_limit_minutes=1e-9), show_progress=False)
+    summary = json.loads((tmp_path / "final" / "summary.json").read_text())
+    assert result.steps == summary["steps"] == 1 and summary["planned_steps"] == 50
+    assert json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())["step"] == 1
