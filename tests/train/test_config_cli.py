@@ -39,7 +39,7 @@ def test_committed_configs_are_valid():
         load_config(file)
 
 
-def test_train_command_runs_and_resume_needs_a_checkpoint(tiny_base, medi_files, tmp_path):
+def test_train_command_runs_with_the_ablation_switch(tiny_base, medi_files, tmp_path):
     _register()
     file = tmp_path / "run.toml"
     file.write_text(
