@@ -155,6 +155,37 @@ class CsvLog:
             csv.DictWriter(f, self.columns).writerow({k: row.get(k, "") for k in self.columns})
 
 
+# --- data -------------------------------------------------------------------------------------
+@dataclass
+class TrainingData:
+    train_set: TokenizedTriples
+    plain_set: TokenizedTriples | None  # the same triples without instructions (plain_batch_fraction)
+    sampler: SameTaskBatchSampler
+    total_steps: int
+    dev_set: TokenizedTriples | None
+    dev_batches: list[list[int]]
+
+
+def prepare_data(config: TrainConfig, tokenizer) -> TrainingData:
+    with_instructions = config.instructions == "on"
+    triples = drop_unfit(read_triples(config.train_file, with_instructions), tokenizer)
+    train_set = TokenizedTriples(triples, tokenizer)
+    plain_set = TokenizedTriples(strip_instructions(triples), tokenizer, eager=False) if config.plain_batch_fraction > 0 else None
+    sampler = SameTaskBatchSampler(
+        train_set.task_ids, config.batch_size, config.min_batch_size, config.max_examples_per_task, config.seed
+    )
+    if len(sampler) == 0:
+        raise InstructEmbedError(f"{config.train_file}: no task has min_batch_size={config.min_batch_size} rows")
+    sampler.epoch_batches(0)  # fills sampler.stats for the log
+    dev_set, dev_batches = None, []
+    if config.dev_file:
+        dev_set = TokenizedTriples(drop_unfit(read_triples(config.dev_file, with_instructions), tokenizer), tokenizer)
+        dev_sampler = SameTaskBatchSampler(dev_set.task_ids, config.batch_size, config.min_batch_size, 0, config.seed)
+        dev_batches = dev_sampler.epoch_batches(0)[: config.dev_max_batches]
+    total_steps = config.max_steps or math.ceil(config.epochs * len(sampler))
+    return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches)
+
+
 # --- the run ----------------------------------------------------------------------------------
 def train(config: TrainConfig, resume: bool = False, show_progress: bool = True) -> TrainResult:
     """Train per `config`; with `resume`, continue the run in `config.output_dir` from its checkpoint
@@ -184,24 +215,9 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     initial = trainable_state(model) if config.method == "full" else {}
 
     # data: tokenized once; a step's batch is a pure function of (seed, step)
-    with_instructions = config.instructions == "on"
-    tokenizer = model.pair_tokenizer
-    triples = drop_unfit(read_triples(config.train_file, with_instructions), tokenizer)
-    train_set = TokenizedTriples(triples, tokenizer)
-    plain_set = TokenizedTriples(strip_instructions(triples), tokenizer, eager=False) if config.plain_batch_fraction > 0 else None
-    sampler = SameTaskBatchSampler(
-        train_set.task_ids, config.batch_size, config.min_batch_size, config.max_examples_per_task, config.seed
-    )
-    if len(sampler) == 0:
-        raise InstructEmbedError(f"{config.train_file}: no task has min_batch_size={config.min_batch_size} rows")
-    total_steps = config.max_steps or math.ceil(config.epochs * len(sampler))
-    dev_set, dev_batches = None, []
-    if config.dev_file:
-        dev_set = TokenizedTriples(drop_unfit(read_triples(config.dev_file, with_instructions), tokenizer), tokenizer)
-        dev_sampler = SameTaskBatchSampler(dev_set.task_ids, config.batch_size, config.min_batch_size, 0, config.seed)
-        dev_batches = dev_sampler.epoch_batches(0)[: config.dev_max_batches]
-    task_check = TaskCheck(eval_task_names(config), config.eval_max_rows, with_instructions)
-    sampler.epoch_batches(0)
+    data = prepare_data(config, model.pair_tokenizer)
+    train_set, plain_set, sampler, total_steps = data.train_set, data.plain_set, data.sampler, data.total_steps
+    task_check = TaskCheck(eval_task_names(config), config.eval_max_rows, config.instructions == "on")
     logger.info(
         "%d triples in %d tasks, %d batches an epoch (%s), %d steps on %s; %d texts truncated at %d tokens",
         len(train_set), len(sampler.groups), len(sampler), sampler.stats, total_steps, hardware(device),
@@ -220,8 +236,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
 
     def evaluate() -> dict[str, float]:
         metrics = {}
-        if dev_set is not None and dev_batches:
-            metrics |= dev_metrics(model, dev_set, dev_batches, config.tau, config.pad_to_multiple_of, autocast)
+        if data.dev_set is not None and data.dev_batches:
+            metrics |= dev_metrics(model, data.dev_set, data.dev_batches, config.tau, config.pad_to_multiple_of, autocast)
         metrics |= task_check(model)
         log.write(**{"step": step, "epoch": round(step / len(sampler), 3), "elapsed_s": round(elapsed, 1), **metrics})
         tqdm.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
