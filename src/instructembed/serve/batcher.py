@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -128,11 +129,16 @@ class DynamicBatcher:
             return window
 
     def _split(self, window: list[_Row]) -> list[list[_Row]]:
-        """Length-sorted passes whose padded size (rows x longest) stays within the token budget."""
+        """Length-sorted passes whose padded size (rows x longest) stays within the token budget.
+
+        A row also opens a new pass when it is under half the current pass's longest row: padding it
+        would cost more than the extra pass (on CPU, attention and MLP cost grows with padded length).
+        """
         rows = sorted(window, key=lambda r: -len(r.ids))
         passes: list[list[_Row]] = []
         for row in rows:
-            if passes and len(passes[-1][0].ids) * (len(passes[-1]) + 1) <= self.max_batch_tokens:
+            longest = len(passes[-1][0].ids) if passes else 0
+            if passes and longest * (len(passes[-1]) + 1) <= self.max_batch_tokens and 2 * len(row.ids) >= longest:
                 passes[-1].append(row)
             else:
                 passes.append([row])
@@ -146,6 +152,7 @@ class DynamicBatcher:
                     self._run_pass(batch)
 
     def _run_pass(self, batch: list[_Row]) -> None:
+        started = time.perf_counter()
         try:
             vectors = self.forward([r.ids for r in batch], [r.start for r in batch])
         except Exception as exc:  # a failing pass fails its requests, never the worker
@@ -155,6 +162,7 @@ class DynamicBatcher:
                     job.failed = True
                     job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
             return
+        self.metrics.forward_seconds.observe(time.perf_counter() - started)
         self.metrics.forward_passes.inc()
         self.metrics.batch_rows.observe(len(batch))
         self.metrics.batch_tokens.observe(len(batch) * len(batch[0].ids))

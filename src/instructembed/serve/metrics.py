@@ -42,6 +42,9 @@ class ServerMetrics:
             "instructembed_request_latency_seconds", "Request latency by route", ["route"],
             buckets=_LATENCY_BUCKETS, registry=r,
         )
+        self.forward_seconds = Histogram(
+            "instructembed_forward_seconds", "Wall time of one forward pass", buckets=_LATENCY_BUCKETS, registry=r,
+        )
         self.queue_rows = Gauge("instructembed_queue_rows", "Rows waiting for a forward pass", registry=r)
 
     def render(self) -> bytes:
