@@ -9,7 +9,7 @@ import time
 import httpx
 import numpy as np
 
-INSTRUCTIONS = ["Represent the Science title:", "Represent the review for classifying sentiment:", ""]
+INSTRUCTIONS = ["Represent the Science title:", "Represent the review for classifying sentiment:", "Represent the news headline:"]
 
 
 def forward_passes(server, auth) -> float:
@@ -24,7 +24,8 @@ async def send_all(url: str, auth: dict, bodies: list[dict]) -> list[httpx.Respo
 
 
 def test_64_concurrent_requests_share_one_forward_pass_and_match_encode(server, auth, default_model):
-    rows = [[INSTRUCTIONS[i % 3], f"request number {i}: " + "word " * (i % 17)] for i in range(64)]
+    # lengths within 2x of each other, so the length-sorted window runs as one pass
+    rows = [[INSTRUCTIONS[i % 3], f"request number {i}: " + "word " * (i % 5)] for i in range(64)]
     bodies = [{"input": [{"instruction": ins, "text": text}], "encoding_format": "float"} for ins, text in rows]
     before = forward_passes(server, auth)
     batcher = server.app.state.service.batcher
@@ -46,7 +47,7 @@ def test_64_concurrent_requests_share_one_forward_pass_and_match_encode(server, 
 
 
 def test_free_running_concurrency_batches_and_stays_exact(server, auth, default_model):
-    rows = [[INSTRUCTIONS[i % 2], f"free running text {i} " + "token " * (i % 29)] for i in range(96)]
+    rows = [[INSTRUCTIONS[i % 3] if i % 4 else "", f"free running text {i} " + "token " * (i % 29)] for i in range(96)]
     bodies = [{"input": [{"instruction": ins, "text": text}], "encoding_format": "float"} for ins, text in rows]
     before = forward_passes(server, auth)
     results = asyncio.run(send_all(server.url, auth, bodies))
