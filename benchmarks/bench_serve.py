@@ -1,0 +1,109 @@
+"""Server throughput and latency at 1, 8 and 64 concurrent clients, against in-process `encode` as the ceiling.
+
+The server runs as a real `instructembed serve` process; clients are asyncio tasks with httpx in this
+process, each sending requests of TEXTS_PER_REQUEST [instruction, text] inputs, one after another. The
+ceiling is `Instructor.encode` on the same texts in this process (batch 64), measured right before
+each server run (interleaved), so the shared CPU's noise hits both alike. Note the clients share the
+2 cores with the server; the in-process ceiling pays for no HTTP, JSON or client at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+from corpus import load_corpus
+from instructembed import Instructor
+
+CLIENTS = (1, 8, 64)
+TEXTS_PER_REQUEST = (1, 8)
+N_TEXTS = {1: 128, 8: 512, 64: 1024}  # texts sent per run (fewer at 1 client: it is slow by design)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int) -> subprocess.Popen:
+    command = [sys.executable, "-m", "instructembed", "serve", "--port", str(port), "--log-level", "warning"]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    process.kill()
+    sys.exit("benchmark failed: the server did not start")
+
+
+async def run_clients(url: str, pairs: list[list[str]], clients: int, per_request: int) -> tuple[float, list[float]]:
+    requests = [pairs[i : i + per_request] for i in range(0, len(pairs), per_request)]
+    latencies: list[float] = []
+    cursor = iter(requests)
+
+    async def client(http: httpx.AsyncClient) -> None:
+        for chunk in cursor:
+            body = {"input": [{"instruction": i, "text": t} for i, t in chunk], "encoding_format": "base64"}
+            start = time.perf_counter()
+            response = await http.post(f"{url}/v1/embeddings", json=body)
+            latencies.append(time.perf_counter() - start)
+            response.raise_for_status()
+
+    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=clients)) as http:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(http) for _ in range(clients)))
+        return time.perf_counter() - start, latencies
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def main() -> None:
+    logging.disable(logging.WARNING)
+    corpus = load_corpus(max(N_TEXTS.values()))
+    model = Instructor(device="cpu")
+    port = free_port()
+    server = start_server(port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        asyncio.run(run_clients(url, corpus[:64], 8, 8))  # warm-up
+        model.encode(corpus[:64], batch_size=64)
+        print(f"{'clients':>7} {'texts/req':>9} {'texts':>6} {'server t/s':>10} {'ceiling t/s':>11} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}")
+        for per_request in TEXTS_PER_REQUEST:
+            for clients in CLIENTS:
+                pairs = corpus[: N_TEXTS[clients]]
+                start = time.perf_counter()
+                model.encode(pairs, batch_size=64)
+                ceiling = len(pairs) / (time.perf_counter() - start)
+                seconds, latencies = asyncio.run(run_clients(url, pairs, clients, per_request))
+                served = len(pairs) / seconds
+                print(
+                    f"{clients:7d} {per_request:9d} {len(pairs):6d} {served:10.1f} {ceiling:11.1f} {served / ceiling:6.2f} "
+                    f"{1000 * statistics.median(latencies):7.1f} {1000 * percentile(latencies, 0.99):7.1f}"
+                )
+        metrics = httpx.get(f"{url}/metrics").text
+        passes = next(l for l in metrics.splitlines() if l.startswith("instructembed_forward_passes_total"))
+        inputs = next(l for l in metrics.splitlines() if l.startswith("instructembed_inputs_total"))
+        print(f"\nserver totals: {inputs.split()[-1]} inputs in {passes.split()[-1]} forward passes")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())
