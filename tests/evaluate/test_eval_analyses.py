@@ -39,5 +39,5 @@ def test_task_result_json_round_trip(model, sts_task, tmp_path):
 
 def test_tsne_png(model, eval_root, tmp_path):
     task = load_task(eval_root / "TRECClassification")
-    path = tsne_picture(model, task, "Represent the question for classifying the type of its answer: ", tmp_path / "t.png", max_rows=80)
+    path = tsne_picture(model, task, "Represent the question for classifying the type of its answer: ", tmp_path / "t.png", max_rows=40)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

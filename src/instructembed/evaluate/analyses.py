@@ -144,7 +144,7 @@ def tsne_picture(
     fig, axes = plt.subplots(1, 2, figsize=(12, 5.5))
     for ax, (title, instr) in zip(axes, (("without instruction", None), (f"with: {instruction!r}", instruction))):
         vectors = encoder.encode(texts, instr)
-        points = TSNE(n_components=2, random_state=seed, init="pca", perplexity=30).fit_transform(vectors)
+        points = TSNE(n_components=2, random_state=seed, init="pca", perplexity=min(30.0, (len(texts) - 1) / 3)).fit_transform(vectors)
         for i, name in enumerate(names):
             mask = np.array([label == name for label in labels])
             ax.scatter(points[mask, 0], points[mask, 1], s=6, color=colors(i % colors.N), label=name)

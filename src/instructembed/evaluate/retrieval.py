@@ -78,8 +78,8 @@ def evaluate_retrieval(task: Task, encoder: TextEncoder, instructions: TaskInstr
     doc_ids = list(data.corpus)
     if max_rows is not None:  # quick eval: the judged documents plus a seeded sample of the rest, 10 per query
         judged = {d for q in query_ids for d in data.qrels[q] if d in data.corpus}
-        others = subsample([d for d in doc_ids if d not in judged], max(0, 10 * max_rows - len(judged)), seed=1)
-        doc_ids = [d for d in doc_ids if d in judged or d in set(others)]
+        others = set(subsample([d for d in doc_ids if d not in judged], max(0, 10 * max_rows - len(judged)), seed=1))
+        doc_ids = [d for d in doc_ids if d in judged or d in others]
     query_vectors = encoder.encode([data.queries[q] for q in query_ids], instructions.query)
     doc_vectors = encoder.encode([data.corpus[d] for d in doc_ids], instructions.corpus)
     results = search(query_vectors, doc_vectors, query_ids, doc_ids)

@@ -163,7 +163,8 @@ def run_suite(
             target = out / result_file_name(task.name)
             if resume and target.is_file():
                 previous = TaskResult.load(target)
-                if previous.extra.get("model_fingerprint") == fingerprint and previous.max_rows == max_rows:
+                same_instructions = previous.instructions == instruction_set.for_task(task.name, task.mteb_name).to_json()
+                if previous.extra.get("model_fingerprint") == fingerprint and previous.max_rows == max_rows and same_instructions:
                     run.results[task.name] = previous
                     log(f"{task.name}: done already ({previous.main_score:.2f}), skipped")
                     continue
