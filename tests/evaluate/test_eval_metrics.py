@@ -157,3 +157,26 @@ def test_prompt_retrieval_selection_and_agreement():
     # test 0 (pos): demos pos,pos -> 1.0 ; test 1 (neg): demos neg,pos -> @1 1.0, @2 0.5
     assert m["agreement@1"] == 1.0 and m["agreement@2"] == pytest.approx(0.75)
     assert output_template('SELECT x WHERE s = "texas" AND n > 3') == "SELECT x WHERE s = <str> AND n > <num>"
+
+
+def test_reproduction_rows_apply_type_tolerances():
+    from instructembed.evaluate import TaskResult
+    from instructembed.evaluate.reproduction import render_reproduction, reproduction_rows
+
+    def result(task, type_, score, same=True, **metrics):
+        return TaskResult(task, type_, "m", score, metrics, "default", {}, mteb_name=task, same_as_mteb=same)
+
+    results = {
+        "STS12": result("STS12", "STS", 72.9),  # +0.53: outside STS's 0.5
+        "Banking77Classification": result("Banking77Classification", "Classification", 81.0),  # +0.96: inside 1.5
+        "STS14": result("STS14", "STS", 75.0),  # no published score
+        "SummEval": result("SummEval", "Summarization", 20.0, same=False, cosine_spearman_mteb_legacy=0.31),
+    }
+    reference = {"tasks": {"STS12": {"value": 72.37}, "Banking77Classification": {"value": 80.04}, "SummEval": {"value": 30.81}}}
+    rows = {r["task"]: r for r in reproduction_rows(results, reference)}
+    assert rows["STS12"]["within"] is False and rows["STS12"]["delta"] == pytest.approx(0.53)
+    assert rows["Banking77Classification"]["within"] is True
+    assert rows["STS14"]["published"] is None
+    assert rows["SummEval"]["ours"] == pytest.approx(31.0) and rows["SummEval"]["metric"] == "cosine_spearman_mteb_legacy"
+    table = render_reproduction(list(rows.values()), "m")
+    assert "| STS12 | STS | m | 72.90 | 72.37 | +0.53 | 0.5 | **no** |" in table
