@@ -219,3 +219,18 @@ def test_mining_real_embeddings_finds_every_known_pair(embedder):
     assert {a: (int(pos[a]), int(neg[a])) for a in SENTIMENT_EXPECTED} == SENTIMENT_EXPECTED
     pos, neg = mine_text_output(embedder.embed([q for q, _ in QA]), embedder.embed([a for _, a in QA]))
     assert {a: (int(pos[a]), int(neg[a])) for a in QA_EXPECTED} == QA_EXPECTED
+
+
+def test_user_instruction_file_overrides_through_the_build(inputs, tmp_path, session_cache, embedder):
+    override = tmp_path / "mine.json"
+    override.write_text(json.dumps({"trivia": {"query": "Represent the trivia question for retrieving its answer: ",
+                                               "doc": "Represent the trivia answer for retrieval: "}}), encoding="utf-8")
+    report = build(inputs, tmp_path / "m.jsonl", session_cache, instructions=override)
+    trivia = next(t for t in report["tasks"] if t["task_id"] == "trivia")
+    assert trivia["instruction_source"] == str(override)
+    records = by_task(tmp_path / "m.jsonl")
+    assert {r["query"][0] for r in records["trivia"]} == {"Represent the trivia question for retrieving its answer: "}
+    assert {r["neg"][0] for r in records["trivia"]} == {"Represent the trivia answer for retrieval: "}
+    sentiment = next(t for t in report["tasks"] if t["task_id"] == "task_sentiment")
+    assert sentiment["instruction_source"].startswith("derived")  # in neither file: the draft
+    assert sentiment["query_instruction"] == "Represent the review for classifying the sentiment of a review: "
