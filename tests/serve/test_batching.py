@@ -65,6 +65,10 @@ def test_token_budget_splits_a_window_into_padded_passes():
     passes = batcher._split(window)
     assert [[len(r.ids) for r in p] for p in passes] == [[50, 50], [20, 10, 10]]
     assert all(len(p) * len(p[0].ids) <= 100 for p in passes)
-    # rows under half the pass's longest start a new pass instead of being padded
-    mixed = batcher._split([_Row(None, i, [1] * n, 0) for i, n in enumerate([12, 40, 30, 15])])
-    assert [[len(r.ids) for r in p] for p in mixed] == [[40, 30], [15, 12]]
+    # past 8 rows, a row under half the pass's longest starts a new pass instead of being padded
+    batcher.max_batch_tokens = 10_000
+    lengths = [40] * 8 + [30, 15, 12]
+    mixed = batcher._split([_Row(None, i, [1] * n, 0) for i, n in enumerate(lengths)])
+    assert [[len(r.ids) for r in p] for p in mixed] == [[40] * 8 + [30], [15, 12]]
+    few = batcher._split([_Row(None, i, [1] * n, 0) for i, n in enumerate([40, 30, 15, 12])])
+    assert [[len(r.ids) for r in p] for p in few] == [[40, 30, 15, 12]]  # small windows stay one pass

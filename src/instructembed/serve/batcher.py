@@ -22,6 +22,8 @@ from instructembed.serve.metrics import ServerMetrics
 
 logger = logging.getLogger(__name__)
 
+_MIN_PASS_ROWS = 8
+
 # (token ids per row, instruction length per row) -> (rows, dim) float32 embeddings
 BatchForward = Callable[[list[list[int]], list[int]], np.ndarray]
 
@@ -131,15 +133,19 @@ class DynamicBatcher:
     def _split(self, window: list[_Row]) -> list[list[_Row]]:
         """Length-sorted passes whose padded size (rows x longest) stays within the token budget.
 
-        A row also opens a new pass when it is under half the current pass's longest row: padding it
-        would cost more than the extra pass (on CPU, attention and MLP cost grows with padded length).
+        Once a pass holds `_MIN_PASS_ROWS` rows, a row under half its longest row opens a new pass:
+        padding it would cost more than the extra pass (compute grows with padded length), while
+        tiny passes would pay the fixed per-pass cost for little work.
         """
         rows = sorted(window, key=lambda r: -len(r.ids))
         passes: list[list[_Row]] = []
         for row in rows:
-            longest = len(passes[-1][0].ids) if passes else 0
-            if passes and longest * (len(passes[-1]) + 1) <= self.max_batch_tokens and 2 * len(row.ids) >= longest:
-                passes[-1].append(row)
+            current = passes[-1] if passes else []
+            longest = len(current[0].ids) if current else 0
+            fits = longest * (len(current) + 1) <= self.max_batch_tokens
+            similar = len(current) < _MIN_PASS_ROWS or 2 * len(row.ids) >= longest
+            if current and fits and similar:
+                current.append(row)
             else:
                 passes.append([row])
         return passes
