@@ -9,6 +9,7 @@ reason in the report, never crashing the build.
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import time
 from collections import Counter
@@ -84,6 +85,14 @@ class TaskReport:
     @property
     def hard_negative_share(self) -> float:
         return (self.given_negatives + self.mined_negatives) / self.records if self.records else 0.0
+
+
+def _shown(path: Path) -> str:
+    """A path as the report shows it: relative to the working directory when possible (no machine paths)."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
 
 
 def _rng(seed: int, *parts: str) -> random.Random:
@@ -317,7 +326,7 @@ class MediBuilder:
             "texts_embedded": self.embedder.embedded_texts,
             "cache_hits": self.embedder.hits,
             "cache_misses": self.embedder.misses,
-            "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "show_progress"},
+            "config": {k: (_shown(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "show_progress"},
         }
         return {"summary": summary, "tasks": [self._task_dict(r) for r in reports]}
 
