@@ -234,3 +234,12 @@ def test_user_instruction_file_overrides_through_the_build(inputs, tmp_path, ses
     sentiment = next(t for t in report["tasks"] if t["task_id"] == "task_sentiment")
     assert sentiment["instruction_source"].startswith("derived")  # in neither file: the draft
     assert sentiment["query_instruction"] == "Represent the review for classifying the sentiment of a review: "
+
+
+def test_unloadable_embedder_stops_the_build_with_one_line(inputs, tmp_path):
+    sni, pairs = inputs
+    config = BuildConfig(output=tmp_path / "m.jsonl", sni_dir=sni, pairs_dir=pairs, cache_dir=tmp_path / "cache",
+                         embedder=str(tmp_path / "no-such-model"), reviewed_instructions=None, show_progress=False)
+    with pytest.raises(InstructEmbedError, match="embedder|model"):
+        MediBuilder(config).run()
+    assert not (tmp_path / "m.jsonl").exists()

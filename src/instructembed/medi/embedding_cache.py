@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from instructembed.errors import InstructEmbedError
+
 DEFAULT_CACHE_DIR = Path(".cache") / "instructembed" / "medi"
 
 
@@ -53,7 +55,13 @@ class CachedEmbedder:
         if self._model is None:
             from instructembed.engine import Instructor
 
-            self._model = Instructor(self.model_name_or_path, device=self.device, max_seq_length=self.max_seq_length)
+            try:
+                self._model = Instructor(self.model_name_or_path, device=self.device, max_seq_length=self.max_seq_length)
+            except InstructEmbedError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - any load failure is the user's embedder setting
+                raise InstructEmbedError(f"cannot load the embedder {self.model_name_or_path!r}: "
+                                         f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}") from None
         return self._model
 
     def cache_path(self, texts: list[str]) -> Path:
