@@ -7,6 +7,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.errors import InstructEmbedError
+
 medi_app = typer.Typer(
     help="MEDI training data: (query, positive, hard negative) triples with instructions, one task per record.\n\n"
     "Example: instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi/medi.jsonl",
@@ -33,6 +35,7 @@ def build(
     neg_margin: Annotated[float, typer.Option(help="Pair datasets: a mined negative must score below this times cos(query, positive); 0 turns the guard off.")] = 0.95,
     cache_dir: Annotated[Path, typer.Option(help="Where instruction-free embeddings are cached by content hash.")] = Path(".cache/instructembed/medi"),
     batch_size: Annotated[int, typer.Option(help="Texts per forward pass when embedding for mining.")] = 64,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for embedding (1 is faster on a machine busy with other jobs).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build MEDI triples: mined positives and hard negatives, per-task instructions, a dev split by task.
@@ -43,6 +46,13 @@ def build(
     """
     from instructembed.medi.build import BuildConfig, MediBuilder
     from instructembed.medi.report import write_report
+
+    if threads is not None:
+        if threads < 1:
+            raise InstructEmbedError(f"--threads must be >= 1, got {threads}")
+        import torch
+
+        torch.set_num_threads(threads)
 
     config = BuildConfig(
         output=output, sni_dir=sni, pairs_dir=pairs, max_per_task=max_per_task, sni_max_per_task=sni_max_per_task,
