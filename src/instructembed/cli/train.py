@@ -45,6 +45,7 @@ def export_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="the model folder to write")],
     eval_table: Annotated[Path | None, typer.Option("--eval-table", help="markdown for the card's evaluation section")] = None,
     float32: Annotated[bool, typer.Option("--float32", help="keep the delta in float32 (default: float16 if it matches)")] = False,
+    recipe: Annotated[str | None, typer.Option("--recipe", help="how the run was made, for the model card")] = None,
 ) -> None:
     """Write a trained delta as a shippable model folder (manifest + checksummed weights + model card).
 
@@ -54,7 +55,7 @@ def export_command(
     from instructembed.train.export import export_model
 
     table = eval_table.read_text() if eval_table else None
-    typer.echo(export_model(run_dir, out, half=not float32, eval_table=table))
+    typer.echo(export_model(run_dir, out, half=not float32, eval_table=table, recipe=recipe))
 
 
 def register(app: typer.Typer) -> None:

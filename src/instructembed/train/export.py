@@ -38,6 +38,7 @@ def export_model(
     max_mb: float = 16.0,
     eval_table: str | None = None,
     name: str | None = None,
+    recipe: str | None = None,
 ) -> Path:
     """Write `out/` = manifest.json + delta.safetensors (fp16 when `half` and its embeddings match
     float32's within cosine 0.9999) + README.md model card; returns `out`.
@@ -46,6 +47,7 @@ def export_model(
         run_dir: a training output folder (holding `final/summary.json` and `final/delta.safetensors`),
             or that `final/` folder itself.
         eval_table: markdown pasted into the card's evaluation section (e.g. `instructembed evaluate`'s table).
+        recipe: how the run was made, for the card (e.g. "configs/instructembed-mini-gpu.toml via scripts/train_gpu.sh").
     """
     run_dir, out = Path(run_dir), Path(out)
     final = run_dir / "final" if (run_dir / "final").is_dir() else run_dir
@@ -87,7 +89,7 @@ def export_model(
         "instructions": config["instructions"],
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
-    (staging / "README.md").write_text(model_card(manifest, summary, size_mb, eval_table))
+    (staging / "README.md").write_text(model_card(manifest, summary, size_mb, eval_table, recipe))
     # the folder as written must load and give the reference embeddings
     loaded = Instructor(modules=load_adapted_modules(staging, base), device="cpu")
     check = loaded.encode(PROBES, normalize_embeddings=True)
@@ -106,7 +108,7 @@ def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int) -> n
     return Instructor(modules=modules, device="cpu").encode(PROBES, normalize_embeddings=True)
 
 
-def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | None) -> str:
+def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | None, recipe: str | None = None) -> str:
     config = summary["config"]
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("final_metrics", {}).items()) or "none logged"
     trained_on = (
@@ -141,7 +143,8 @@ model.encode([["Represent the Science title: ", "3D ActionSLAM"]])
 | time | {summary['train_seconds']} s on {summary['hardware']} |
 | last in-training check | {metrics} |
 
-Reproduce: `instructembed train --config configs/<recipe>.toml`, then
+Made by: {recipe or 'see the resolved config below'}.
+Reproduce: `instructembed train --config configs/<recipe>.toml` (or `scripts/train_gpu.sh` on a GPU), then
 `python -m instructembed.train.export runs/train/<run> src/instructembed/models/{manifest['name']}`
 (see docs/training.md).
 
@@ -166,9 +169,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out")
     parser.add_argument("--float32", action="store_true", help="keep the delta in float32")
     parser.add_argument("--eval-table", help="markdown file pasted into the card's evaluation section")
+    parser.add_argument("--recipe", help="how the run was made, for the card (e.g. the config file)")
     args = parser.parse_args(argv)
     table = Path(args.eval_table).read_text() if args.eval_table else None
-    print(export_model(args.run_dir, args.out, half=not args.float32, eval_table=table))
+    print(export_model(args.run_dir, args.out, half=not args.float32, eval_table=table, recipe=args.recipe))
 
 
 if __name__ == "__main__":
