@@ -52,5 +52,8 @@ def test_train_command_runs_with_the_ablation_switch(tiny_base, medi_files, tmp_
     assert "trained 2 steps" in result.output
     summary = json.loads((tmp_path / "out" / "final" / "summary.json").read_text())
     assert summary["config"]["instructions"] == "off"
+    exported = runner.invoke(app, ["export-model", str(tmp_path / "out"), "-o", str(tmp_path / "model"), "--recipe", "run.toml"])
+    assert exported.exit_code == 0, exported.output
+    assert "Made by: run.toml" in (tmp_path / "model" / "README.md").read_text()
     help_text = runner.invoke(app, ["train", "--help"]).output
     assert "--resume" in help_text and "Example" in help_text
