@@ -230,11 +230,11 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
     @app.post("/v1/embeddings", response_model=EmbeddingResponse, dependencies=guarded)
     async def embeddings(body: EmbeddingRequest) -> JSONResponse:
         """OpenAI-compatible embeddings; `instruction` (or per-input `{"instruction", "text"}`) is the INSTRUCTOR part."""
+        if body.dimensions is not None and body.dimensions > service.dimension:
+            raise ApiError(422, f"dimensions: {body.dimensions} exceeds the model's {service.dimension}", "invalid_dimensions")
         pairs = service.pairs(body.input, body.instruction, "input")
         vectors, tokens, _ = await service.embed(pairs, "input")
         if body.dimensions is not None:
-            if body.dimensions > service.dimension:
-                raise ApiError(422, f"dimensions: {body.dimensions} exceeds the model's {service.dimension}", "invalid_dimensions")
             vectors = _normalized(vectors[:, : body.dimensions])
         if body.encoding_format == "base64":
             encoded: list[Any] = [base64.b64encode(v.astype("<f4").tobytes()).decode("ascii") for v in vectors]
