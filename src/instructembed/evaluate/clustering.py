@@ -42,7 +42,7 @@ def clustering_instructions(encoder: TextEncoder, texts: list[str], instruction:
         return [None] * len(texts)
     out = []
     for text in texts:
-        count = encoder.token_count(instruction + text)
+        count = encoder.token_count(instruction + text, INSTRUCTION_TOKEN_LIMIT)
         out.append(None if count is not None and count > INSTRUCTION_TOKEN_LIMIT else instruction)
     return out
 

@@ -84,9 +84,12 @@ class TextEncoder:
                 self.progress.update(len(chunk))
         return cached  # type: ignore[return-value]
 
-    def token_count(self, text: str) -> int | None:
-        """Tokens of a text under the model's tokenizer (special tokens included); None without one."""
+    def token_count(self, text: str, limit: int | None = None) -> int | None:
+        """Tokens of a text under the model's tokenizer (special tokens included), counted up to
+        `limit + 1` when a limit is given; None for a model without a tokenizer."""
         tokenizer = getattr(self.model, "tokenizer", None)
         if tokenizer is None:
             return None
-        return len(tokenizer(text)["input_ids"])
+        if limit is None:
+            return len(tokenizer(text)["input_ids"])
+        return len(tokenizer(text, truncation=True, max_length=limit + 1)["input_ids"])
