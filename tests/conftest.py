@@ -16,9 +16,18 @@ from tiny_checkpoints import build_tiny_bert, build_tiny_t5  # noqa: E402
 
 @pytest.fixture(scope="session")
 def default_model():
+    """What `Instructor()` loads: instructembed-mini (the packaged base plus its shipped delta)."""
     from instructembed import Instructor
 
     return Instructor(device="cpu")
+
+
+@pytest.fixture(scope="session")
+def base_model():
+    """The packaged all-MiniLM-L6-v2 itself, for parity with sentence-transformers on the same weights."""
+    from instructembed import Instructor
+
+    return Instructor("all-MiniLM-L6-v2", device="cpu")
 
 
 @pytest.fixture(scope="session")

@@ -25,14 +25,14 @@ def _st(path) -> SentenceTransformer:
 
 
 @pytest.mark.parametrize("instruction", INSTRUCTIONS)
-def test_default_model_matches_sentence_transformers(default_model, instruction):
-    ours = default_model.encode(TEXTS, instruction=instruction)
+def test_base_model_matches_sentence_transformers(base_model, instruction):
+    ours = base_model.encode(TEXTS, instruction=instruction)
     theirs = _st(base_model_path()).encode(TEXTS, prompt=instruction)
     assert np.abs(ours - theirs).max() < 1e-5
 
 
-def test_default_model_without_instruction_is_plain_sentence_transformers(default_model):
-    ours = default_model.encode(TEXTS)
+def test_base_model_without_instruction_is_plain_sentence_transformers(base_model):
+    ours = base_model.encode(TEXTS)
     theirs = SentenceTransformer(str(base_model_path()), device="cpu").encode(TEXTS)
     assert np.abs(ours - theirs).max() < 1e-5
 

@@ -43,6 +43,24 @@ def base_model_path() -> Path:
     return folder
 
 
+SHIPPED_MODEL_NAME = "instructembed-mini"
+SHIPPED_MODEL_DIR = Path(__file__).resolve().parents[1] / "models" / SHIPPED_MODEL_NAME
+
+
 def default_model_path() -> Path:
-    """The folder `Instructor()` loads when no model is named."""
-    return base_model_path()
+    """The folder `Instructor()` loads when no model is named: the instruction-tuned `instructembed-mini`
+    (a checksum-verified delta on the packaged base), or the base itself if the delta is not installed."""
+    return SHIPPED_MODEL_DIR if (SHIPPED_MODEL_DIR / "manifest.json").exists() else base_model_path()
+
+
+def packaged_model_path(name: str) -> Path | None:
+    """Offline folders for the names of the models this package carries; None for any other name."""
+    if name == SHIPPED_MODEL_NAME:
+        return SHIPPED_MODEL_DIR
+    if name in (BASE_MODEL_NAME, BASE_MODEL_NAME.split("/")[1]):
+        return base_model_path()
+    return None
+
+
+def default_model_name() -> str:
+    return SHIPPED_MODEL_NAME if default_model_path() == SHIPPED_MODEL_DIR else BASE_MODEL_NAME

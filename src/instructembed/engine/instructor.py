@@ -19,6 +19,7 @@ from torch import Tensor, nn
 from tqdm.auto import tqdm
 
 from instructembed.engine.batching import PairTokenizer
+from instructembed.engine.default_model import default_model_name
 from instructembed.engine.dense import Dense
 from instructembed.engine.inputs import to_pairs
 from instructembed.engine.loading import ST_TYPE_NAMES, load_modules, module_folder_name, resolve_model_path
@@ -83,7 +84,7 @@ class Instructor(nn.Sequential):
             folder = resolve_model_path(model_name_or_path, cache_folder, revision, local_files_only)
             modules = load_modules(folder, max_seq_length=max_seq_length, dtype=dtype)
         super().__init__(*modules)
-        self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else "default"
+        self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else default_model_name()
         self.pair_tokenizer = PairTokenizer(self.tokenizer, self.max_seq_length, self.transformer.do_lower_case)
         self.last_encode_stats = EncodeStats()
         self.eval()

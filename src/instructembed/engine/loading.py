@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from instructembed.engine.default_model import default_model_path
+from instructembed.engine.default_model import default_model_path, packaged_model_path
 from instructembed.engine.dense import Dense
 from instructembed.engine.module import Module
 from instructembed.engine.normalize import Normalize
@@ -31,10 +31,14 @@ def resolve_model_path(
     revision: str | None = None,
     local_files_only: bool = False,
 ) -> Path:
-    """A local folder as is; `None` the embedded default; anything else a Hugging Face hub id."""
+    """A local folder as is; `None` the embedded default; a packaged model's name ("instructembed-mini",
+    "all-MiniLM-L6-v2") its offline copy; anything else a Hugging Face hub id."""
     if name_or_path is None:
         return default_model_path()
     path = Path(name_or_path).expanduser()
+    packaged = None if path.exists() else packaged_model_path(str(name_or_path))
+    if packaged is not None:
+        return packaged
     if path.exists():
         if not path.is_dir():
             raise InstructEmbedError(f"model path {path} is a file; expected a checkpoint folder")
@@ -59,7 +63,12 @@ def resolve_model_path(
 
 
 def load_modules(folder: Path, max_seq_length: int | None = None, dtype: torch.dtype | None = None) -> list[Module]:
-    """Read `modules.json` (or treat a bare Hugging Face model as Transformer + mean Pooling)."""
+    """Read `modules.json` (or treat a bare Hugging Face model as Transformer + mean Pooling); a folder
+    with an instructembed delta `manifest.json` is its base model with the delta applied."""
+    if (folder / "manifest.json").exists() and not (folder / "modules.json").exists():
+        from instructembed.engine.adapted_model import load_adapted_modules  # it imports this module
+
+        return load_adapted_modules(folder)
     spec_file = folder / "modules.json"
     if not spec_file.exists():
         if not (folder / "config.json").exists():
