@@ -105,7 +105,7 @@ def render_robustness(rows: list[dict[str, Any]]) -> str:
         scores = " | ".join(f"{s:.2f}" for s in r["scores"])
         lines.append(f"| {r['task']} | {r['type']} | {scores} | {r['best']:.2f} | {r['worst']:.2f} | {r['gap']:.2f} |")
     if rows:
-        lines.append(f"| **mean gap** | | {' | ' * 5}| | | **{np.mean([r['gap'] for r in rows]):.2f}** |")
+        lines.append("| **mean gap** |" + " |" * 8 + f" **{np.mean([r['gap'] for r in rows]):.2f}** |")
     return "\n".join(lines) + "\n"
 
 
