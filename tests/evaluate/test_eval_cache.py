@@ -30,6 +30,10 @@ def test_a_changed_model_gets_its_own_cache_entries(model, tmp_path):
         next(changed.parameters()).add_(0.01)
     assert model_fingerprint(model) != model_fingerprint(changed)
     assert model_fingerprint(model) == model_fingerprint(copy.deepcopy(model))
+    before = model_fingerprint(changed)
+    with torch.no_grad():  # an in-place update of the same object (as an optimizer step) is noticed
+        next(changed.parameters()).add_(0.01)
+    assert model_fingerprint(changed) != before
     cache = EmbeddingCache(tmp_path / "c")
     a = TextEncoder(model, cache).encode(["gamma ray burst"], None)
     encoder = TextEncoder(changed, cache)

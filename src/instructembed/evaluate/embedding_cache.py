@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 DEFAULT_CACHE_DIR = Path(".cache") / "instructembed" / "embeddings"
+_FINGERPRINTS: dict[int, tuple[tuple, str]] = {}
 
 
 def text_key(text: str) -> bytes:
@@ -36,18 +37,25 @@ def model_fingerprint(model: Any) -> str | None:
         return None
     import torch
 
+    state = state_dict()
+    # cheap identity of the current weights: storage + in-place version counter of every tensor
+    quick = tuple((k, v.data_ptr(), v._version, tuple(v.shape)) for k, v in state.items() if isinstance(v, torch.Tensor))
+    remembered = _FINGERPRINTS.get(id(model))
+    if remembered is not None and remembered[0] == quick:
+        return remembered[1]
     digest = hashlib.sha256()
     digest.update(type(model).__qualname__.encode())
     digest.update(repr(model).encode())
     digest.update(str(getattr(model, "max_seq_length", "")).encode())
-    for name, tensor in sorted(state_dict().items()):
+    for name, tensor in sorted(state.items()):
         if not isinstance(tensor, torch.Tensor):
             continue
         digest.update(name.encode())
         digest.update(str(tuple(tensor.shape)).encode() + str(tensor.dtype).encode())
         flat = tensor.detach().cpu().contiguous().reshape(-1)
         digest.update(flat.view(torch.uint8).numpy().tobytes())
-    return digest.hexdigest()[:32]
+    _FINGERPRINTS[id(model)] = (quick, digest.hexdigest()[:32])
+    return _FINGERPRINTS[id(model)][1]
 
 
 class EmbeddingCache:
