@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from instructembed.medi.build import BuildConfig
 from instructembed.medi.embedding_cache import CachedEmbedder
 from instructembed.shared_data import data_dir
 
@@ -17,8 +18,8 @@ def session_cache(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def embedder(session_cache) -> CachedEmbedder:
-    """The default model (loaded once), embedding without instructions, cached for the session."""
-    cached = CachedEmbedder(None, session_cache)
+    """The build's default embedder, the packaged base (loaded once), without instructions, cached for the session."""
+    cached = CachedEmbedder(BuildConfig.embedder, session_cache)
     cached.model  # noqa: B018 - load now, once
     return cached
 

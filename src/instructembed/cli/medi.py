@@ -25,7 +25,7 @@ def build(
     max_per_task: Annotated[int, typer.Option(help="Cap on records for every task (pair datasets in practice).")] = 3000,
     sni_max_per_task: Annotated[int, typer.Option(help="Cap for a Super-NI text-output task.")] = 100,
     classification_max_per_task: Annotated[int, typer.Option(help="Cap for a Super-NI classification task.")] = 50,
-    embedder: Annotated[Optional[str], typer.Option(help="Model that embeds texts for mining (folder or id); default: the default model.")] = None,
+    embedder: Annotated[Optional[str], typer.Option(help="Model that embeds texts for mining (folder, packaged name or hub id).")] = "all-MiniLM-L6-v2",
     seed: Annotated[int, typer.Option(help="Seed for sampling under the caps and for the dev split.")] = 0,
     dev_tasks_fraction: Annotated[float, typer.Option(help="Share of tasks (per source) held out as the dev split.")] = 0.1,
     instructions: Annotated[Optional[Path], typer.Option(help="JSON {task_id: {query, doc}} overriding the reviewed instructions.")] = None,

@@ -40,7 +40,7 @@ class BuildConfig:
     max_per_task: int = 3000  # cap for every task (pair datasets in practice)
     sni_max_per_task: int = 100  # cap for a Super-NI text-output task
     classification_max_per_task: int = 50  # cap for a Super-NI classification task (label-mined pairs are noisier)
-    embedder: str | None = None
+    embedder: str | None = "all-MiniLM-L6-v2"  # the base that mined the shipped MEDI; None = whatever Instructor() loads
     seed: int = 0
     dev_tasks_fraction: float = 0.1
     max_chars: int = 6000

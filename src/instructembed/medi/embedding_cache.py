@@ -48,7 +48,11 @@ class CachedEmbedder:
         name = self.model_name_or_path
         if name is not None and Path(name).exists():
             name = str(Path(name).resolve())
-        return f"{name or 'default'}|max_seq_length={self.max_seq_length}"
+        if name is None:
+            from instructembed.engine.default_model import default_model_name
+
+            name = default_model_name()  # the default changes when a tuned model ships; the key must follow it
+        return f"{name}|max_seq_length={self.max_seq_length}"
 
     @property
     def model(self):
