@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-import pytrec_eval
 
 from instructembed.evaluate.instructions import TaskInstructions
 from instructembed.evaluate.task import Task, load_retrieval, subsample
@@ -41,6 +40,8 @@ def retrieval_metrics(
 
     Queries in `results` without qrels are ignored; a query with only zero-grade judgments scores 0.
     """
+    import pytrec_eval  # only retrieval and reranking need it
+
     results = {q: dict(scores) for q, scores in results.items() if q in qrels}
     for query_id in qrels:
         results.setdefault(query_id, {})
