@@ -179,4 +179,4 @@ def test_reproduction_rows_apply_type_tolerances():
     assert rows["STS14"]["published"] is None
     assert rows["SummEval"]["ours"] == pytest.approx(31.0) and rows["SummEval"]["metric"] == "cosine_spearman_mteb_legacy"
     table = render_reproduction(list(rows.values()), "m")
-    assert "| STS12 | STS | m | 72.90 | 72.37 | +0.53 | 0.5 | **no** |" in table
+    assert "| STS12 | STS | m | 72.900 | 72.370 | +0.530 | 0.5 | **no** |" in table

@@ -62,12 +62,12 @@ def render_reproduction(rows: list[dict[str, Any]], model: str, notes: Mapping[s
         if not r["same_as_mteb"] and not separated:
             lines.append("| *different data* | | | | | | | | |")
             separated = True
-        published = f"{r['published']:.2f}" if r["published"] is not None else "not published"
-        delta = f"{r['delta']:+.2f}" if r["delta"] is not None else "-"
+        published = f"{r['published']:.3f}" if r["published"] is not None else "not published"
+        delta = f"{r['delta']:+.3f}" if r["delta"] is not None else "-"
         within = "-" if r["within"] is None else ("yes" if r["within"] else "**no**")
         if not r["same_as_mteb"]:
             within = "n/a"
-        lines.append(f"| {r['task']} | {r['type']} | {r['metric']} | {r['ours']:.2f} | {published} | {delta} | "
+        lines.append(f"| {r['task']} | {r['type']} | {r['metric']} | {r['ours']:.3f} | {published} | {delta} | "
                      f"{r['tolerance']} | {within} | {r['mteb_version'] or '-'} |")
     for task, note in (notes or {}).items():
         lines += ["", f"**{task}**: {note}"]
