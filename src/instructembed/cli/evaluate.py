@@ -72,7 +72,7 @@ def _select_tasks(tasks: Optional[list[str]], types: Optional[list[str]], data: 
 
 
 def evaluate(
-    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint folder or hub id; 'default' = the embedded all-MiniLM-L6-v2.")] = None,
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint folder, packaged name (all-MiniLM-L6-v2, instructembed-mini) or hub id; default: the embedded default model.")] = None,
     output: Annotated[Path, typer.Option("-o", "--output", help="Results folder: one JSON per task plus report.md.")] = Path("results/run"),
     tasks: Annotated[Optional[list[str]], typer.Option("--tasks", "-t", help="Task names or task folders (repeat); default: every shared task.")] = None,
     types: Annotated[Optional[list[str]], typer.Option("--types", help="Only these types (repeat), e.g. STS, Retrieval.")] = None,
