@@ -21,6 +21,12 @@ from instructembed.evaluate.text_encoder import TextEncoder
 SEED = 42
 N_EXPERIMENTS = 10
 SAMPLES_PER_LABEL = 8
+# MTEB's own settings for the shared MTEB tasks, so results do not depend on mteb being installed.
+MTEB_SETTINGS = {
+    "AmazonCounterfactualClassification": (10, 32),
+    "Banking77Classification": (10, 8),
+    "TweetSentimentExtractionClassification": (10, 32),
+}
 
 
 def undersample(labels: list[Any], samples_per_label: int, seed: int, idxs: list[int] | None) -> tuple[list[int], list[int]]:
@@ -86,8 +92,11 @@ def classification_metrics(
 
 
 def task_settings(task: Task) -> tuple[int, int]:
-    """(n_experiments, samples_per_label): from meta.json, else MTEB's task class, else MTEB's defaults."""
+    """(n_experiments, samples_per_label): from meta.json, else MTEB's settings (pinned here, then its task class), else its defaults."""
     n, k = task.meta.get("n_experiments"), task.meta.get("samples_per_label")
+    if (n is None or k is None) and task.mteb_name in MTEB_SETTINGS:
+        n = n if n is not None else MTEB_SETTINGS[task.mteb_name][0]
+        k = k if k is not None else MTEB_SETTINGS[task.mteb_name][1]
     if (n is None or k is None) and task.mteb_name:
         try:
             import mteb
