@@ -42,7 +42,7 @@ def test_evaluate_writes_results_and_reports_a_broken_task(task_dir, tmp_path):
 
 def test_model_that_fails_to_load_exits_2_with_one_line(tmp_path, sts_task):
     done = subprocess.run(
-        [sys.executable, "-m", "instructembed", "evaluate", "--model", str(tmp_path / "nope"), "--tasks", str(sts_task), "-o", str(tmp_path / "r")],
+        [sys.executable, "-m", "instructembed", "evaluate", "--model", str(tmp_path / "nope"), "--tasks", str(sts_task), "--no-instruction", "-o", str(tmp_path / "r")],
         capture_output=True, text=True, timeout=600,
     )
     assert done.returncode == 2
@@ -51,7 +51,7 @@ def test_model_that_fails_to_load_exits_2_with_one_line(tmp_path, sts_task):
 
 
 def test_unknown_type_and_conflicting_modes_are_rejected(tmp_path, sts_task):
-    done = runner.invoke(app, ["evaluate", "--data", str(sts_task.parent), "--types", "Poetry", "-o", str(tmp_path / "r")])
+    done = runner.invoke(app, ["evaluate", "--data", str(sts_task.parent), "--types", "Poetry", "--no-instruction", "-o", str(tmp_path / "r")])
     assert isinstance(done.exception, InstructEmbedError) and "unknown type(s) Poetry" in str(done.exception)
     both = runner.invoke(app, ["evaluate", "--no-instruction", "--instructions", "x.json", "-o", str(tmp_path / "r")])
     assert isinstance(both.exception, InstructEmbedError) and "either --no-instruction" in str(both.exception)
