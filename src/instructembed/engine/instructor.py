@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -18,6 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm.auto import tqdm
 
+from instructembed.atomic_folder import replace_dir
 from instructembed.engine.batching import PairTokenizer
 from instructembed.engine.default_model import default_model_name
 from instructembed.engine.dense import Dense
@@ -227,14 +227,7 @@ class Instructor(nn.Sequential):
             (staging / "config_sentence_transformers.json").write_text(
                 json.dumps({"prompts": {}, "default_prompt_name": None, "similarity_fn_name": "cosine"}, indent=2)
             )
-            if target.exists():
-                old = target.with_name(f".{target.name}.old")
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(target, old)
-                os.replace(staging, target)
-                shutil.rmtree(old, ignore_errors=True)
-            else:
-                os.replace(staging, target)
+            replace_dir(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 

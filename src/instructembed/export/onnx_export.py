@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import warnings
@@ -13,6 +12,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from instructembed.atomic_folder import replace_dir
 from instructembed.errors import InstructEmbedError
 
 CONFIG_FILE = "instructembed_onnx.json"
@@ -79,7 +79,7 @@ def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None,
             "opset": opset,
         }
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2))
-        _replace_dir(staging, target)
+        replace_dir(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target
@@ -107,12 +107,3 @@ def _trace(model: Any, file: Path, opset: int) -> list[str]:
     return names
 
 
-def _replace_dir(staging: Path, target: Path) -> None:
-    if target.exists():
-        old = target.with_name(f".{target.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(target, old)
-        os.replace(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staging, target)

@@ -37,7 +37,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- train records: **{summary['train_records']}** ({summary['output']}); dev records: **{summary['dev_records']}** "
         f"({summary['dev_output']}, tasks held out: {len(summary['dev_tasks'])})",
         f"- tasks used: {summary['tasks_used']}; tasks skipped: {summary['tasks_skipped']}",
-        f"- records by kind: " + ", ".join(f"{k} {records_by_kind[k]} ({kinds[k]} tasks)" for k in sorted(kinds)),
+        "- records by kind: " + ", ".join(f"{k} {records_by_kind[k]} ({kinds[k]} tasks)" for k in sorted(kinds)),
         f"- seconds: {summary['seconds']} (embedding {summary['embed_seconds']}; texts embedded {summary['texts_embedded']}, "
         f"cache hits {summary['cache_hits']}, misses {summary['cache_misses']})",
         "",
