@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import logging
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import Tensor
+from tqdm.auto import tqdm
 from transformers import PreTrainedTokenizerBase
 
 from instructembed.engine.inputs import Pair
 from instructembed.errors import InstructEmbedError
+
+
+logger = logging.getLogger("instructembed.engine")
+
+
+@dataclass
+class EncodeStats:
+    """What the last `encode` call did: rows, real (unpadded) tokens, and rows cut at max_seq_length."""
+
+    rows: int = 0
+    tokens: int = 0
+    truncated: int = 0
 
 
 @dataclass
@@ -93,3 +109,33 @@ class PairTokenizer:
         if self._with_token_type_ids:
             features["token_type_ids"] = torch.zeros_like(ids)
         return features
+
+
+def encode_in_batches(
+    pair_tokenizer: PairTokenizer,
+    pairs: Sequence[Pair],
+    batch_size: int,
+    embed_rows: Callable[[list[list[int]], list[int]], Sequence[Any]],
+    show_progress_bar: bool | None = None,
+) -> tuple[list[Any], EncodeStats]:
+    """Tokenize once, run length-sorted batches through `embed_rows(input_ids, instruction_lengths)`, and
+    return its per-row outputs in input order, with the call's stats (every backend's encode loop)."""
+    tokenized = pair_tokenizer.tokenize(pairs)
+    ids, starts = tokenized.input_ids, tokenized.instruction_lengths
+    stats = EncodeStats(len(pairs), sum(len(r) for r in ids), tokenized.truncated)
+    if tokenized.truncated:
+        logger.warning(
+            "%d of %d texts were longer than max_seq_length=%d tokens and were truncated",
+            tokenized.truncated, len(pairs), pair_tokenizer.max_seq_length,
+        )
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    if show_progress_bar is None:
+        show_progress_bar = sys.stderr.isatty() and len(order) > 10 * batch_size
+    outputs: list[Any] = [None] * len(order)
+    with tqdm(total=len(order), desc="Embedding", unit="text", disable=not show_progress_bar) as bar:
+        for begin in range(0, len(order), batch_size):
+            rows = order[begin : begin + batch_size]
+            for i, out in zip(rows, embed_rows([ids[i] for i in rows], [starts[i] for i in rows])):
+                outputs[i] = out
+            bar.update(len(rows))
+    return outputs, stats

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import logging
 import shutil
-import sys
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +12,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-from tqdm.auto import tqdm
 
 from instructembed.atomic_folder import replace_dir
-from instructembed.engine.batching import PairTokenizer
+from instructembed.engine.batching import EncodeStats, PairTokenizer, encode_in_batches
 from instructembed.engine.default_model import default_model_name
 from instructembed.engine.dense import Dense
 from instructembed.engine.inputs import to_pairs
@@ -26,18 +22,6 @@ from instructembed.engine.loading import ST_TYPE_NAMES, load_modules, module_fol
 from instructembed.engine.module import Module
 from instructembed.engine.transformer import Transformer
 from instructembed.errors import InstructEmbedError
-
-logger = logging.getLogger(__name__)
-
-
-@dataclass
-class EncodeStats:
-    """What the last `encode` call did: rows, real (unpadded) tokens, and rows cut at max_seq_length."""
-
-    rows: int = 0
-    tokens: int = 0
-    truncated: int = 0
-
 
 class Instructor(nn.Sequential):
     """An INSTRUCTOR embedding model: Transformer -> instruction-aware mean Pooling -> [Dense] -> [Normalize].
@@ -162,37 +146,24 @@ class Instructor(nn.Sequential):
             self.last_encode_stats = EncodeStats()
             empty = torch.zeros((0, self.get_sentence_embedding_dimension()))
             return empty if convert_to_tensor else empty.numpy()
-        tokenized = self.pair_tokenizer.tokenize(pairs)
-        ids, starts = tokenized.input_ids, tokenized.instruction_lengths
-        self.last_encode_stats = EncodeStats(len(pairs), sum(len(r) for r in ids), tokenized.truncated)
-        if tokenized.truncated:
-            logger.warning(
-                "%d of %d texts were longer than max_seq_length=%d tokens and were truncated",
-                tokenized.truncated, len(pairs), self.max_seq_length,
-            )
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        if show_progress_bar is None:
-            show_progress_bar = sys.stderr.isatty() and len(order) > 10 * batch_size
         multiple = 32 if self.device.type == "cuda" else None  # fixed shapes keep GPU kernels cached
-        outputs: list[Tensor | None] = [None] * len(order)
-        bar = tqdm(total=len(order), desc="Embedding", unit="text", disable=not show_progress_bar)
+
+        def embed_rows(ids: list[list[int]], starts: list[int]) -> list[Tensor]:
+            features = self.pair_tokenizer.collate(ids, starts, multiple)
+            features = {k: v.to(self.device) for k, v in features.items()}
+            out = self.forward(features)
+            if output_value == "token_embeddings":
+                mask = features["attention_mask"].bool()
+                return [out["token_embeddings"][j][mask[j]].float().cpu() for j in range(len(ids))]
+            vectors = out["sentence_embedding"].float()
+            if normalize_embeddings:
+                vectors = F.normalize(vectors, p=2, dim=1)
+            return list(vectors.cpu())
+
         with torch.inference_mode():
-            for begin in range(0, len(order), batch_size):
-                rows = order[begin : begin + batch_size]
-                features = self.pair_tokenizer.collate([ids[i] for i in rows], [starts[i] for i in rows], multiple)
-                features = {k: v.to(self.device) for k, v in features.items()}
-                out = self.forward(features)
-                if output_value == "token_embeddings":
-                    for j, i in enumerate(rows):
-                        outputs[i] = out["token_embeddings"][j][features["attention_mask"][j].bool()].float().cpu()
-                else:
-                    vectors = out["sentence_embedding"].float()
-                    if normalize_embeddings:
-                        vectors = F.normalize(vectors, p=2, dim=1)
-                    for j, i in enumerate(rows):
-                        outputs[i] = vectors[j].cpu()
-                bar.update(len(rows))
-        bar.close()
+            outputs, self.last_encode_stats = encode_in_batches(
+                self.pair_tokenizer, pairs, batch_size, embed_rows, show_progress_bar
+            )
         if output_value == "token_embeddings":
             result = outputs if convert_to_tensor or not convert_to_numpy else [t.numpy() for t in outputs]
             return result[0] if single else result

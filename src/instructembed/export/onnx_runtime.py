@@ -3,21 +3,16 @@
 from __future__ import annotations
 
 import json
-import logging
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
 
-from instructembed.engine.batching import PairTokenizer
+from instructembed.engine.batching import EncodeStats, PairTokenizer, encode_in_batches
 from instructembed.engine.inputs import to_pairs
-from instructembed.engine.instructor import EncodeStats
 from instructembed.errors import InstructEmbedError
 from instructembed.export.onnx_export import CONFIG_FILE, FORMAT_VERSION
 
-logger = logging.getLogger(__name__)
 
 
 class OnnxInstructor:
@@ -127,21 +122,10 @@ class OnnxInstructor:
         if not pairs:
             self.last_encode_stats = EncodeStats()
             return _convert(np.zeros((0, dim), dtype=np.float32), convert_to_tensor or not convert_to_numpy)
-        tokenized = self.pair_tokenizer.tokenize(pairs)
-        ids, starts = tokenized.input_ids, tokenized.instruction_lengths
-        self.last_encode_stats = EncodeStats(len(pairs), sum(len(r) for r in ids), tokenized.truncated)
-        if tokenized.truncated:
-            logger.warning("%d of %d texts were longer than max_seq_length=%d tokens and were truncated",
-                           tokenized.truncated, len(pairs), self.max_seq_length)
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        if show_progress_bar is None:
-            show_progress_bar = sys.stderr.isatty() and len(order) > 10 * batch_size
-        result = np.empty((len(pairs), dim), dtype=np.float32)
-        with tqdm(total=len(order), desc="Embedding", unit="text", disable=not show_progress_bar) as bar:
-            for begin in range(0, len(order), batch_size):
-                rows = order[begin : begin + batch_size]
-                result[rows] = self.embed_token_rows([ids[i] for i in rows], [starts[i] for i in rows])
-                bar.update(len(rows))
+        outputs, self.last_encode_stats = encode_in_batches(
+            self.pair_tokenizer, pairs, batch_size, self.embed_token_rows, show_progress_bar
+        )
+        result = np.stack(outputs)  # (n, d)
         if normalize_embeddings:
             result /= np.maximum(np.linalg.norm(result, axis=1, keepdims=True), 1e-12)
         return _convert(result[0] if single else result, convert_to_tensor or not convert_to_numpy)
