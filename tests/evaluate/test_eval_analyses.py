@@ -14,7 +14,8 @@ def test_shipped_paraphrases_have_five_per_shared_task(eval_root):
     variants = load_paraphrases()
     names = {t.name for t in discover_tasks(eval_root)}
     assert names <= set(variants)
-    assert all(len(v) == 5 and len({x.query for x in v}) == 5 for v in variants.values())
+    assert all(len(v) == 5 and len({str(x.to_json()) for x in v}) == 5 for v in variants.values())
+    assert all(x.properties and set(x.properties) == {"source", "sentiment"} for x in variants["SourceSentimentSteering"])
     assert variants["SciFact"][0].corpus  # asymmetric tasks carry query and corpus instructions
 
 

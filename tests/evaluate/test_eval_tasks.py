@@ -17,7 +17,8 @@ def test_discovers_every_shared_task_with_its_type(eval_root):
     tasks = {t.name: t for t in discover_tasks(eval_root)}
     assert {"STS12", "SciFact", "billboard/cnndm", "prompt_retrieval/sst5", "TrecQAReranking"} <= set(tasks)
     assert {t.type for t in tasks.values()} >= {"STS", "Classification", "Clustering", "PairClassification",
-                                                "Reranking", "Retrieval", "Summarization", "Billboard", "PromptRetrieval"}
+                                                "Reranking", "Retrieval", "Summarization", "Billboard", "PromptRetrieval",
+                                                "Steering"}
     assert tasks["STS12"].same_as_mteb and tasks["STS12"].main_score == "cosine_spearman"
     assert tasks["AmazonCounterfactualClassification"].split == "test"
     assert load_task("billboard/mscoco", eval_root).type == "Billboard"

@@ -72,6 +72,14 @@ def complexity_instructions(task: Task, full: TaskInstructions) -> dict[str, Tas
     text_type = task.meta.get("text_type") or {}
     query_type = text_type.get("query") or "text"
     doc_type = text_type.get("doc") or query_type
+    if task.type == "Steering":  # one instruction per property at every level
+        properties = task.meta.get("properties") or []
+        return {
+            "none": TaskInstructions(),
+            "tag": TaskInstructions(properties={p: f"{p}: " for p in properties}),
+            "short": TaskInstructions(properties={p: f"Represent the {query_type} for its {p}: " for p in properties}),
+            "full": full,
+        }
     return {
         "none": TaskInstructions(),
         "tag": TaskInstructions(f"{name}: ", f"{name}: "),

@@ -1,9 +1,10 @@
-"""Per-task instructions: the paper's JSON format (`{task: str}` or `{task: {"query", "corpus"}}`)."""
+"""Per-task instructions: the paper's JSON format (`{task: str}` or `{task: {"query", "corpus"}}`), and for
+Steering tasks one instruction per property (`{task: {property: str}}`, as `steering_instructions.json`)."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +16,18 @@ DEFAULT_MODEL_SET = "hkunlp/instructor-large"  # the paper's per-task instructio
 
 @dataclass(frozen=True)
 class TaskInstructions:
-    """The instruction for queries (and for every text of symmetric tasks) and for documents; None = none."""
+    """The instruction for queries (and for every text of symmetric tasks) and for documents; None = none.
+
+    Steering tasks carry `properties` instead: property -> the instruction that asks for it.
+    """
 
     query: str | None = None
     corpus: str | None = None
+    properties: dict[str, str] | None = field(default=None, hash=False)
 
-    def to_json(self) -> dict[str, str | None]:
+    def to_json(self) -> dict[str, Any]:
+        if self.properties:
+            return {"query": self.query, "corpus": self.corpus, "properties": dict(self.properties)}
         return {"query": self.query, "corpus": self.corpus}
 
 
@@ -65,7 +72,7 @@ class InstructionSet:
 
     @classmethod
     def default(cls, folder: str | Path | None = None, model_set: str = DEFAULT_MODEL_SET) -> InstructionSet:
-        """The paper's instructor-large set, plus the shared extra tasks, Billboard and prompt retrieval."""
+        """The paper's instructor-large set, plus the shared extra tasks, Steering, Billboard and prompt retrieval."""
         folder = Path(folder) if folder is not None else instructions_dir()
         merged: dict[str, Any] = {}
         for name in ("mteb_instructions.json", "extra_eval_instructions.json"):
@@ -73,6 +80,9 @@ class InstructionSet:
             if not file.is_file():
                 raise InstructEmbedError(f"default instructions not found: {file} (use --instructions FILE)")
             merged.update(json.loads(file.read_text(encoding="utf-8")))
+        steering_file = folder / "steering_instructions.json"
+        if steering_file.is_file():
+            merged.update(json.loads(steering_file.read_text(encoding="utf-8")))
         other_file = folder / "other_eval_instructions.json"
         if other_file.is_file():
             other = json.loads(other_file.read_text(encoding="utf-8"))
@@ -110,8 +120,11 @@ def _parse_entry(key: str, value: Any, source: str) -> TaskInstructions:
         v is None or isinstance(v, str) for v in value.values()
     ):
         return TaskInstructions(value.get("query"), value.get("corpus"))
+    if isinstance(value, dict) and value and all(isinstance(k, str) and isinstance(v, str) and v.strip() for k, v in value.items()):
+        return TaskInstructions(properties=dict(value))  # a Steering task: property -> instruction
     raise InstructEmbedError(
-        f"instructions {source}: entry {key!r} must be a string or {{\"query\": str, \"corpus\": str}}"
+        f"instructions {source}: entry {key!r} must be a string, {{\"query\": str, \"corpus\": str}} "
+        f"or, for a Steering task, {{property: str}}"
     )
 
 

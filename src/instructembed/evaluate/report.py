@@ -51,8 +51,26 @@ def render_report(results: Mapping[str, TaskResult], title: str, info: Mapping[s
     overall = mteb_type_average(results)
     if overall is not None:
         lines.append(f"| **MTEB types (mean of type means)** | | **{overall:.2f}** |")
+    steering = render_steering(results)
+    if steering:
+        lines += ["", "## Steering (beside the MTEB average, not inside it)", "", steering.rstrip("\n")]
     if failures:
         lines += ["", "## Failed tasks", ""] + [f"- {m}" for m in failures.values()]
+    return "\n".join(lines) + "\n"
+
+
+def render_steering(results: Mapping[str, TaskResult]) -> str:
+    """Per Steering task and property: neighbour precision asked / other / plain (points) and steer."""
+    rows = [r for r in sorted(results.values(), key=lambda r: r.task) if r.type == "Steering"]
+    if not rows:
+        return ""
+    lines = ["| task | property | asked | other | plain | asked - other | asked - plain |", "|---|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        m = r.metrics
+        for p in m.get("properties", []):
+            lines.append(f"| {r.task} | {p} | {100 * m[f'asked_{p}']:.1f} | {100 * m[f'other_{p}']:.1f} | {100 * m[f'plain_{p}']:.1f} "
+                         f"| {100 * m[f'steer_{p}']:+.1f} | {100 * m[f'asked_minus_plain_{p}']:+.1f} |")
+        lines.append(f"| **{r.task}** | **steer (mean)** | | | | **{100 * m['steer']:+.1f}** | **{100 * m['asked_minus_plain']:+.1f}** |")
     return "\n".join(lines) + "\n"
 
 

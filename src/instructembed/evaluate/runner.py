@@ -23,6 +23,7 @@ from instructembed.evaluate.prompt_retrieval import evaluate_prompt_retrieval
 from instructembed.evaluate.reranking import evaluate_reranking
 from instructembed.evaluate.result import TaskResult, result_file_name, write_text_atomic
 from instructembed.evaluate.retrieval import evaluate_retrieval
+from instructembed.evaluate.steering import evaluate_steering
 from instructembed.evaluate.sts import evaluate_sts
 from instructembed.evaluate.summarization import evaluate_summarization
 from instructembed.evaluate.task import Task, load_task
@@ -40,6 +41,7 @@ EVALUATORS: dict[str, Evaluator] = {
     "Summarization": evaluate_summarization,
     "Billboard": evaluate_billboard,
     "PromptRetrieval": evaluate_prompt_retrieval,
+    "Steering": evaluate_steering,
 }
 
 
@@ -48,6 +50,8 @@ def _task_instructions(task: Task, instructions: Any) -> TaskInstructions:
         return instructions
     if isinstance(instructions, dict) and instructions and set(instructions) <= {"query", "corpus"}:
         return TaskInstructions(instructions.get("query"), instructions.get("corpus"))
+    if isinstance(instructions, dict) and task.type == "Steering" and set(instructions) == set(task.meta.get("properties") or ()):
+        return TaskInstructions(properties=dict(instructions))
     return resolve_instructions(instructions).for_task(task.name, task.mteb_name)
 
 
@@ -81,7 +85,8 @@ def evaluate_task(
             pairs, or plain strings when there is no instruction), e.g. `Instructor`.
         task: a `Task`, a task name under the shared data, or a task folder.
         instructions: None (no instructions), an `InstructionSet`, a dict in the instructions-file format
-            (task -> str | {"query", "corpus"}), {"query": ..., "corpus": ...} for this task, or a file path.
+            (task -> str | {"query", "corpus"} | {property: str}), {"query": ..., "corpus": ...} for this task
+            ({property: instruction} for a Steering task), or a file path.
         cache: None (no cache), True (`.cache/instructembed/embeddings`), a folder, or an `EmbeddingCache`.
         max_rows: cap on scored rows (test rows, pairs, queries, texts per clustering set) for quick evals.
 

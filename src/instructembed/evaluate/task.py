@@ -23,6 +23,7 @@ ROW_SCHEMAS: dict[str, dict[str, tuple[type, ...]]] = {
     "Summarization": {"text": (str,), "human_summaries": (list,), "machine_summaries": (list,), "relevance": (list,)},
     "Billboard": {"references": (list,), "candidate": (str,), "human_score": (int, float)},
     "PromptRetrieval": {"input": (str,), "output": (str,)},
+    "Steering": {"text": (str,), "labels": (dict,)},
 }
 TASK_TYPES = tuple(ROW_SCHEMAS)
 NESTED_GROUPS = ("billboard", "prompt_retrieval")  # folders of tasks, named "<group>/<name>"
@@ -219,4 +220,5 @@ DEFAULT_MAIN_SCORES = {
     "Summarization": "cosine_spearman",
     "Billboard": "pearson",
     "PromptRetrieval": "label_agreement@k",
+    "Steering": "steer",
 }
