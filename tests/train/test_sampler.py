@@ -40,3 +40,36 @@ def test_cap_limits_a_task_per_epoch_and_epochs_differ(medi_files):
     assert sampler.epoch_batches(1) != first
     assert SameTaskBatchSampler(tasks, 10, 2, 30, seed=0).epoch_batches(0) == first  # a pure function of (seed, epoch)
     assert sampler.batch_at(len(sampler) + 2) == sampler.epoch_batches(1)[2]
+
+
+def test_contrast_groups_are_never_split_over_a_full_epoch(tmp_path):
+    from instructembed.train.config import TrainConfig
+    from instructembed.train.trainer import build_sampler
+
+    # 30 ordinary rows of two tasks, 23 contrast groups of two rows in two contrast tasks, interleaved in the file
+    task_ids, groups = [], []
+    for i in range(30):
+        task_ids.append("alpha" if i % 3 else "beta")
+        groups.append(None)
+        if i < 23:
+            task = "contrast:a" if i % 2 else "contrast:b"
+            task_ids += [task, task]
+            groups += [f"g{i}", f"g{i}"]
+    config = TrainConfig(batch_size=8, min_batch_size=2, seed=5)
+    sampler = build_sampler(task_ids, groups, config, 0, contrast_share=0.5)
+    contrast_steps, seen_groups = 0, Counter()
+    per_epoch = len(sampler.contrast)
+    step = 0
+    while contrast_steps < per_epoch:
+        rows, is_contrast = sampler.batch_at(step)
+        step += 1
+        assert all((groups[r] is not None) == is_contrast for r in rows)
+        assert len({task_ids[r] for r in rows}) == 1  # one task a batch, contrast batches included
+        if not is_contrast:
+            continue
+        contrast_steps += 1
+        batch_groups = Counter(groups[r] for r in rows)
+        assert all(n == 2 for n in batch_groups.values())  # both records of every group it holds
+        seen_groups.update(batch_groups.keys())
+    assert set(seen_groups) == {g for g in groups if g} and max(seen_groups.values()) == 1  # every group once an epoch
+    assert 0.3 < contrast_steps / step < 0.7

@@ -116,3 +116,26 @@ def test_time_limit_stops_and_saves(tiny_base, medi_files, tmp_path):
     summary = json.loads((tmp_path / "final" / "summary.json").read_text())
     assert result.steps == summary["steps"] == 1 and summary["planned_steps"] == 50
     assert json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())["step"] == 1
+
+
+def test_packaged_base_name_trains_and_writes_final(medi_files, tmp_path):
+    """base_model = "all-MiniLM-L6-v2" (a packaged name, not a folder) trains and writes final/ with its provenance."""
+    config = tiny_config("all-MiniLM-L6-v2", medi_files, tmp_path, max_steps=1, method="lora", lora_rank=2,
+                         batch_size=4, max_seq_length=16, dev_file="")
+    result = train(config, show_progress=False)
+    summary = json.loads((result.output_dir / "final" / "summary.json").read_text())
+    assert summary["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and summary["steps"] == 1
+    assert (result.output_dir / "final" / "delta.safetensors").is_file()
+
+
+def test_a_run_validates_before_creating_anything(tiny_base, medi_files, tmp_path):
+    out = tmp_path / "never"
+    for bad in (dict(base_model=str(tmp_path / "no-such-model")), dict(train_file=str(tmp_path / "missing.jsonl")),
+                dict(steering_dev_dir=str(tmp_path))):
+        config = tiny_config(tiny_base, medi_files, tmp_path, max_steps=1)
+        config.output_dir = str(out)
+        for key, value in bad.items():
+            setattr(config, key, value)
+        with pytest.raises(InstructEmbedError):
+            train(config, show_progress=False)
+        assert not out.exists()

@@ -36,6 +36,9 @@ def build(
     cache_dir: Annotated[Path, typer.Option(help="Where instruction-free embeddings are cached by content hash.")] = Path(".cache/instructembed/medi"),
     batch_size: Annotated[int, typer.Option(help="Texts per forward pass when embedding for mining.")] = 64,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for embedding (1 is faster on a machine busy with other jobs).")] = None,
+    contrast: Annotated[bool, typer.Option(help="Add instruction-contrast records (the same text under two instructions, "
+                                           "positive and negative swapped) and write the dev steering sets to <stem>.steering/.")] = True,
+    contrast_max_per_cell: Annotated[int, typer.Option(help="Texts per (source, label) cell of a two-label contrast pool.")] = 250,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build MEDI triples: mined positives and hard negatives, per-task instructions, a dev split by task.
@@ -47,6 +50,8 @@ def build(
     from instructembed.medi.build import BuildConfig, MediBuilder
     from instructembed.medi.report import write_report
 
+    if contrast_max_per_cell < 1:
+        raise InstructEmbedError(f"--contrast-max-per-cell must be >= 1, got {contrast_max_per_cell}")
     if threads is not None:
         if threads < 1:
             raise InstructEmbedError(f"--threads must be >= 1, got {threads}")
@@ -59,13 +64,15 @@ def build(
         classification_max_per_task=classification_max_per_task, embedder=embedder, seed=seed,
         dev_tasks_fraction=dev_tasks_fraction, max_chars=max_chars, max_labels=max_labels,
         keep_positional_labels=keep_positional_labels, neg_margin=neg_margin or None, instructions=instructions,
-        cache_dir=cache_dir, batch_size=batch_size, show_progress=progress,
+        cache_dir=cache_dir, batch_size=batch_size, show_progress=progress, contrast=contrast,
+        contrast_max_per_cell=contrast_max_per_cell,
     )
     report = MediBuilder(config).run()
     json_path, md_path = write_report(report, config.report_stem)
     s = report["summary"]
     typer.echo(f"wrote {s['train_records']} train records to {s['output']} and {s['dev_records']} dev records to "
-               f"{s['dev_output']} ({s['tasks_used']} tasks used, {s['tasks_skipped']} skipped, {s['seconds']} s); "
+               f"{s['dev_output']} ({s['tasks_used']} tasks used, {s['tasks_skipped']} skipped, "
+               f"{s['contrast_records']} instruction-contrast records, {s['seconds']} s); "
                f"report: {md_path}")
 
 

@@ -9,6 +9,7 @@ reason in the report, never crashing the build.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import time
@@ -21,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from instructembed.errors import InstructEmbedError
+from instructembed.medi import contrast
 from instructembed.medi.derive import derive_pair_instruction, derive_sni_instruction
 from instructembed.medi.embedding_cache import DEFAULT_CACHE_DIR, CachedEmbedder
 from instructembed.medi.instruction_file import REVIEWED_FILE, resolve_instructions
@@ -53,10 +55,20 @@ class BuildConfig:
     max_seq_length: int = 128
     batch_size: int = 64
     show_progress: bool = True
+    contrast: bool = True  # instruction-contrast records (medi.contrast) and the dev steering sets
+    contrast_max_per_cell: int = 250  # texts per (source, label) cell of a two-label pool
+    contrast_pair_cap: int = 2000  # premises of snli_contradiction turned into entailed-vs-contradicting groups
+    contrast_dev_fraction: float = 0.05  # contrast groups held out into the dev file
+    dev_steering_per_cell: int = 100  # texts per (source, label) cell of a dev steering set
 
     @property
     def dev_output(self) -> Path:
         return self.output.with_name(f"{self.output.stem}.dev{self.output.suffix or '.jsonl'}")
+
+    @property
+    def steering_dir(self) -> Path:
+        """Dev steering task folders (and their instructions file), built from held-out train-side sources."""
+        return self.output.with_name(f"{self.output.stem}.steering")
 
     @property
     def report_stem(self) -> Path:
@@ -296,6 +308,10 @@ class MediBuilder:
         for source, task_id, path in bar:
             bar.set_postfix_str(task_id[:40])
             report = TaskReport(task_id, source, "dev" if task_id in dev else "train")
+            if config.contrast and task_id in contrast.DEV_TASKS:
+                report.skipped_task = "held out: a source of a dev steering set"
+                reports.append(report)
+                continue
             try:
                 build = self.build_sni_task if source == "sni" else self.build_pair_dataset
                 records = build(path, report)
@@ -309,6 +325,11 @@ class MediBuilder:
             reports.append(report)
             (dev_records if report.split == "dev" else train_records).extend(records)
         bar.close()
+        contrast_report: dict[str, Any] = {}
+        if config.contrast:
+            contrast_train, contrast_dev, contrast_report = self.build_contrast()
+            train_records.extend(contrast_train)
+            dev_records.extend(contrast_dev)
         train_records.sort(key=lambda r: r["task_id"])  # stable: keeps each task's order
         dev_records.sort(key=lambda r: r["task_id"])
         write_records(train_records, config.output)
@@ -323,12 +344,61 @@ class MediBuilder:
             "dev_tasks": sorted(t for t in dev if any(r.task_id == t and r.records for r in reports)),
             "seconds": round(time.perf_counter() - start, 1),
             "embed_seconds": round(self.embed_seconds, 1),
+            "contrast_records": sum(1 for r in train_records if r.get("kind") == contrast.KIND),
+            "contrast_dev_records": sum(1 for r in dev_records if r.get("kind") == contrast.KIND),
             "texts_embedded": self.embedder.embedded_texts,
             "cache_hits": self.embedder.hits,
             "cache_misses": self.embedder.misses,
             "config": {k: (_shown(v) if isinstance(v, Path) else v) for k, v in asdict(config).items() if k != "show_progress"},
         }
-        return {"summary": summary, "tasks": [self._task_dict(r) for r in reports]}
+        return {"summary": summary, "tasks": [self._task_dict(r) for r in reports], "contrast": contrast_report}
+
+    # --- instruction-contrast records and dev steering sets ------------------------------------
+    def build_contrast(self) -> tuple[list[Record], list[Record], dict[str, Any]]:
+        """Contrast groups from the two-label pools and snli_contradiction (train / dev by group), and the
+        dev steering task folders from the held-out sources."""
+        config = self.config
+        train: list[Record] = []
+        dev: list[Record] = []
+        pools: list[dict[str, Any]] = []
+        groups: list[list[Record]] = []
+        if config.sni_dir is not None:
+            for pool in contrast.TRAIN_POOLS:
+                items, report = contrast.read_pool(pool, config.sni_dir, config.contrast_max_per_cell, config.seed)
+                records = contrast.contrast_records(pool, items, self._embed([t.text for t in items]), config.seed) if items else []
+                report.split, report.records, report.groups = "train", len(records), len(records) // 2
+                pools.append(asdict(report))
+                groups += [records[i:i + 2] for i in range(0, len(records), 2)]
+        snli = Path(config.pairs_dir) / "snli_contradiction" if config.pairs_dir is not None else None
+        if snli is not None and snli.is_dir():
+            data = load_pair_dataset(snli, config.max_chars)
+            rows = [i for i, n in enumerate(data.negatives) if n is not None]
+            records = contrast.entailment_records([data.queries[i] for i in rows], [data.positives[i] for i in rows],
+                                                  [data.negatives[i] for i in rows], config.seed, config.contrast_pair_cap)
+            pools.append({"name": "snli_contradiction", "properties": ["entailed", "contradicting"], "split": "train",
+                          "texts": len(rows), "groups": len(records) // 2, "records": len(records)})
+            groups += [records[i:i + 2] for i in range(0, len(records), 2)]
+        rng = _rng(config.seed, "contrast-dev")
+        for group in groups:
+            (dev if rng.random() < config.contrast_dev_fraction else train).extend(group)
+        steering: dict[str, Any] = {}
+        if config.sni_dir is not None:
+            instructions: dict[str, dict[str, str]] = {}
+            for pool in contrast.DEV_STEERING:
+                items, report = contrast.read_pool(pool, config.sni_dir, config.dev_steering_per_cell, config.seed)
+                if len({t.labels["source"] for t in items}) < 2:
+                    continue
+                notes = (f"at most {config.dev_steering_per_cell} texts per (source, {pool.property}) cell, seeded sample "
+                         f"(seed {config.seed}); texts of 20+ characters, whitespace collapsed, duplicates dropped")
+                instructions[pool.name] = contrast.write_steering_task(config.steering_dir / pool.name, pool, items, notes)
+                report.split = "dev steering"
+                pools.append(asdict(report))
+            if instructions:
+                config.steering_dir.mkdir(parents=True, exist_ok=True)
+                contrast.write_text_atomic(config.steering_dir / "steering_instructions.json", json.dumps(instructions, indent=1) + "\n")
+                steering = {"folder": _shown(config.steering_dir), "tasks": sorted(instructions)}
+        return train, dev, {"pools": pools, "dev_steering": steering,
+                            "train_records": len(train), "dev_records": len(dev)}
 
     @staticmethod
     def _task_dict(report: TaskReport) -> dict[str, Any]:

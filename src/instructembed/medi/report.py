@@ -40,6 +40,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         "- records by kind: " + ", ".join(f"{k} {records_by_kind[k]} ({kinds[k]} tasks)" for k in sorted(kinds)),
         f"- seconds: {summary['seconds']} (embedding {summary['embed_seconds']}; texts embedded {summary['texts_embedded']}, "
         f"cache hits {summary['cache_hits']}, misses {summary['cache_misses']})",
+        *render_contrast(report.get("contrast") or {}),
         "",
         "| task | source | split | kind | instances | distinct outputs | records | hard neg share | given neg | "
         "cos(q,pos) | cos(q,neg) | query instruction | doc instruction | skipped |",
@@ -56,6 +57,24 @@ def render_markdown(report: dict[str, Any]) -> str:
             t["given_negatives"], "" if t["mean_cos_pos"] is None else t["mean_cos_pos"],
             "" if t["mean_cos_neg"] is None else t["mean_cos_neg"], t["query_instruction"], doc, skipped)) + " |")
     return "\n".join(lines) + "\n"
+
+
+def render_contrast(contrast: dict[str, Any]) -> list[str]:
+    """Instruction-contrast records per pool, and the dev steering sets (empty when the build made none)."""
+    if not contrast:
+        return []
+    lines = ["", "## Instruction-contrast records (kind `contrast`)", "",
+             f"- train records: **{contrast['train_records']}**, dev records: {contrast['dev_records']} "
+             "(two records per group: the same text under two instructions, positive and negative swapped)"]
+    steering = contrast.get("dev_steering") or {}
+    if steering:
+        lines.append(f"- dev steering sets (held-out sources, held-out wordings): {', '.join(steering['tasks'])} in `{steering['folder']}`")
+    lines += ["", "| pool | properties | split | texts | groups | records | texts per source |", "|---|---|---|---:|---:|---:|---|"]
+    for pool in contrast.get("pools", []):
+        sources = ", ".join(f"{k} {v}" for k, v in (pool.get("sources") or {}).items())
+        lines.append("| " + " | ".join(_cell(v) for v in (pool["name"], " x ".join(pool["properties"]), pool["split"],
+                                                         pool["texts"], pool.get("groups", ""), pool.get("records", ""), sources)) + " |")
+    return lines + ["", "## Tasks"]
 
 
 def write_report(report: dict[str, Any], stem: Path) -> tuple[Path, Path]:

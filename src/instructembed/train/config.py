@@ -23,6 +23,8 @@ class TrainConfig:
     instructions: str = "on"  # "off" strips every instruction: the paper's no-instruction ablation (Figure 3)
     plain_batch_fraction: float = 0.0  # share of batches trained with instructions stripped, to keep the base's plain mode
     max_examples_per_task: int = 0  # rows drawn from one task per epoch (0 = all); caps the big tasks' share
+    contrast_share: float = -1.0  # share of steps on instruction-contrast batches (whole groups, mixed instructions); < 0 = in proportion to their count
+    steering_dev_dir: str = ""  # dev steering task folders + steering_instructions.json (medi build's <stem>.steering); scored at each evaluation
     min_batch_size: int = 4  # a task's last batch shorter than this is dropped (and counted)
     max_seq_length: int = 128  # tokens per input (instruction + text)
     pad_to_multiple_of: int = 32  # fixed shapes keep GPU kernels cached; 0 pads to the batch's longest
@@ -89,6 +91,8 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
             raise InstructEmbedError(f"{source}: {key} must be >= 1, got {getattr(config, key)}")
     if config.min_batch_size < 2:
         raise InstructEmbedError(f"{source}: min_batch_size must be >= 2 (a contrastive batch needs two rows)")
+    if config.contrast_share > 1.0:
+        raise InstructEmbedError(f"{source}: contrast_share must be <= 1 (or < 0 for 'in proportion'), got {config.contrast_share}")
     if not 0.0 <= config.plain_batch_fraction <= 1.0 or not 0.0 <= config.warmup_ratio < 1.0:
         raise InstructEmbedError(f"{source}: plain_batch_fraction must be in [0, 1] and warmup_ratio in [0, 1)")
     if config.tau <= 0:

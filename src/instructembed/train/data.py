@@ -26,19 +26,22 @@ class Triple:
     pos: Pair
     neg: Pair
     task_id: str
+    group: str | None = None  # contrast group (the same text under its instructions); None for ordinary records
 
 
 def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
     """Records `{"query": [instr, text], "pos": [...], "neg": [...], "task_id": str}`, one a line.
 
-    With `instructions=False` every instruction becomes "" (the no-instruction ablation).
+    With `instructions=False` every instruction becomes "" (the no-instruction ablation), and instruction-
+    contrast records (`"kind": "contrast"`) are left out: without their instructions they contradict each other.
+    A contrast record's `group` names the records that must share a batch.
     A name ending in `.gz` is read gzip-compressed.
     Rows with an empty text are skipped (logged with a count).
     """
     file = Path(path)
     if not file.exists():
         raise InstructEmbedError(f"training data not found: {file}")
-    triples, empty = [], 0
+    triples, empty, contrast_dropped = [], 0, 0
     opener = gzip.open if file.suffix == ".gz" else open
     with opener(file, "rt", encoding="utf-8") as f:
         for number, line in enumerate(f, 1):
@@ -56,11 +59,19 @@ def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
             if any(not text for _, text in pairs):
                 empty += 1
                 continue
+            group = None
+            if row.get("kind") == "contrast":
+                if not instructions:
+                    contrast_dropped += 1
+                    continue
+                group = f"{task}/{row.get('group', number)}"
             if not instructions:
                 pairs = [("", text) for _, text in pairs]
-            triples.append(Triple(*pairs, task_id=task))
+            triples.append(Triple(*pairs, task_id=task, group=group))
     if empty:
         logger.warning("%s: skipped %d rows with an empty text", file, empty)
+    if contrast_dropped:
+        logger.info("%s: left out %d instruction-contrast records (instructions off)", file, contrast_dropped)
     if not triples:
         raise InstructEmbedError(f"{file} holds no training triples")
     return triples
@@ -79,7 +90,7 @@ def drop_unfit(triples: list[Triple], tokenizer: PairTokenizer) -> list[Triple]:
 
 
 def strip_instructions(triples: list[Triple]) -> list[Triple]:
-    return [Triple(*(("", t.__dict__[s][1]) for s in SIDES), task_id=t.task_id) for t in triples]
+    return [Triple(*(("", t.__dict__[s][1]) for s in SIDES), task_id=t.task_id, group=t.group) for t in triples]
 
 
 class TokenizedTriples:
@@ -93,6 +104,7 @@ class TokenizedTriples:
         self.tokenizer = tokenizer
         self.triples = triples
         self.task_ids = [t.task_id for t in triples]
+        self.groups = [t.group for t in triples]
         self.sides: dict[str, tuple[list[list[int]], list[int]]] = {}
         self.truncated = 0
         if eager:

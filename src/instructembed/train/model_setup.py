@@ -15,8 +15,24 @@ from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig
 
 
+def is_packaged_base(name: str) -> bool:
+    return name in ("default", BASE_MODEL_NAME, BASE_MODEL_NAME.split("/")[-1])
+
+
 def base_folder(config: TrainConfig) -> Path:
-    return base_model_path() if config.base_model == "default" else Path(config.base_model)
+    """The base checkpoint folder: the packaged all-MiniLM-L6-v2 for "default" or its name, else a folder
+    (or hub id) holding full weights; one clear error when it is none of these."""
+    if is_packaged_base(config.base_model):
+        return base_model_path()
+    from instructembed.engine.loading import resolve_model_path
+
+    folder = resolve_model_path(config.base_model)
+    if not (folder / "model.safetensors").is_file():
+        raise InstructEmbedError(
+            f"base_model {config.base_model!r}: {folder} has no model.safetensors (train from full weights: "
+            f"'default', {BASE_MODEL_NAME.split('/')[-1]!r} or a sentence-transformers folder)"
+        )
+    return folder
 
 
 def build_model(config: TrainConfig, device: torch.device) -> Instructor:
@@ -57,7 +73,7 @@ def base_provenance(config: TrainConfig) -> dict[str, str]:
     """
     folder = base_folder(config)
     trained_on = sha256_of(folder / "model.safetensors")
-    if config.base_model == "default":
+    if is_packaged_base(config.base_model):
         return {"base_model": BASE_MODEL_NAME, "base_sha256": trained_on, "trained_on_sha256": trained_on}
     origin = folder / "derived_from.json"
     if origin.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -85,5 +86,41 @@ class TaskCheck:
             task.name: evaluate_task(model, task, self.instructions, max_rows=self.max_rows, batch_size=128).main_score
             for task in self.tasks
         }
+        model.train(was_training)
+        return scores
+
+
+class SteeringCheck:
+    """Steer (points) of the dev steering sets in `folder` (task folders + `steering_instructions.json`,
+    as `instructembed medi build` writes them), each on at most `max_rows` texts; "" = no check."""
+
+    def __init__(self, folder: str, max_rows: int) -> None:
+        self.tasks: list = []
+        self.instructions = None
+        self.max_rows = max_rows or None
+        if not folder:
+            return
+        from instructembed.evaluate import InstructionSet, discover_tasks
+
+        root = Path(folder)
+        table = root / "steering_instructions.json"
+        if not table.is_file():
+            raise InstructEmbedError(f"steering_dev_dir {root}: no steering_instructions.json (build it with instructembed medi build)")
+        self.instructions = InstructionSet.from_file(table)
+        self.tasks = [t for t in discover_tasks(root) if t.type == "Steering"]
+        if not self.tasks:
+            raise InstructEmbedError(f"steering_dev_dir {root}: no Steering task folder in it")
+
+    @property
+    def names(self) -> list[str]:
+        return [task.name for task in self.tasks]
+
+    def __call__(self, model: Instructor) -> dict[str, float]:
+        from instructembed.evaluate import evaluate_task
+
+        was_training = model.training
+        model.eval()
+        scores = {task.name: evaluate_task(model, task, self.instructions, max_rows=self.max_rows, batch_size=128).main_score
+                  for task in self.tasks}
         model.train(was_training)
         return scores

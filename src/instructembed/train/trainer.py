@@ -35,11 +35,11 @@ from instructembed.train.config import TrainConfig, config_from_dict, eval_task_
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
 from instructembed.train.losses import backward_batch, loss_from_embeddings
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
-from instructembed.train.monitoring import TaskCheck, dev_metrics
-from instructembed.train.sampler import SameTaskBatchSampler
+from instructembed.train.monitoring import SteeringCheck, TaskCheck, dev_metrics
+from instructembed.train.sampler import ContrastGroupBatchSampler, InterleavedBatchSampler, SameTaskBatchSampler
 
 logger = logging.getLogger(__name__)
-CSV_COLUMNS = ["step", "epoch", "lr", "train_loss", "dev_loss", "dev_acc", "elapsed_s"]  # + one per eval task
+CSV_COLUMNS = ["step", "epoch", "lr", "train_loss", "contrast_loss", "dev_loss", "dev_acc", "contrast_dev_acc", "elapsed_s"]  # + one per eval task
 
 
 @dataclass
@@ -160,10 +160,33 @@ class CsvLog:
 class TrainingData:
     train_set: TokenizedTriples
     plain_set: TokenizedTriples | None  # the same triples without instructions (plain_batch_fraction)
-    sampler: SameTaskBatchSampler
+    sampler: InterleavedBatchSampler
     total_steps: int
     dev_set: TokenizedTriples | None
     dev_batches: list[list[int]]
+    contrast_dev_batches: list[list[int]] = field(default_factory=list)
+
+
+def build_sampler(task_ids: list[str], groups: list[str | None], config: TrainConfig, max_per_task: int,
+                  contrast_share: float | None) -> InterleavedBatchSampler:
+    """Same-task batches for ordinary records, whole-group batches for contrast records, in one stream."""
+    ordinary_rows = [i for i, g in enumerate(groups) if g is None]
+    contrast_rows = [i for i, g in enumerate(groups) if g is not None]
+    ordinary = SameTaskBatchSampler([task_ids[i] for i in ordinary_rows], config.batch_size, config.min_batch_size,
+                                    max_per_task, config.seed) if ordinary_rows else None
+    contrast = ContrastGroupBatchSampler([task_ids[i] for i in contrast_rows], [groups[i] for i in contrast_rows],
+                                         config.batch_size, config.min_batch_size, config.seed) if contrast_rows else None
+    if ordinary is not None and len(ordinary) == 0:
+        ordinary = None
+    if contrast is not None and len(contrast) == 0:
+        contrast = None
+    if ordinary is None and contrast is None:
+        raise InstructEmbedError(f"{config.train_file}: no task has min_batch_size={config.min_batch_size} rows")
+    if ordinary is not None:
+        ordinary.epoch_batches(0)  # fills the stats for the log
+    if contrast is not None:
+        contrast.epoch_batches(0)
+    return InterleavedBatchSampler(ordinary, ordinary_rows, contrast, contrast_rows, contrast_share, config.seed)
 
 
 def prepare_data(config: TrainConfig, tokenizer) -> TrainingData:
@@ -171,19 +194,18 @@ def prepare_data(config: TrainConfig, tokenizer) -> TrainingData:
     triples = drop_unfit(read_triples(config.train_file, with_instructions), tokenizer)
     train_set = TokenizedTriples(triples, tokenizer)
     plain_set = TokenizedTriples(strip_instructions(triples), tokenizer, eager=False) if config.plain_batch_fraction > 0 else None
-    sampler = SameTaskBatchSampler(
-        train_set.task_ids, config.batch_size, config.min_batch_size, config.max_examples_per_task, config.seed
-    )
-    if len(sampler) == 0:
-        raise InstructEmbedError(f"{config.train_file}: no task has min_batch_size={config.min_batch_size} rows")
-    sampler.epoch_batches(0)  # fills sampler.stats for the log
-    dev_set, dev_batches = None, []
+    share = config.contrast_share if config.contrast_share >= 0 else None
+    sampler = build_sampler(train_set.task_ids, train_set.groups, config, config.max_examples_per_task, share)
+    dev_set, dev_batches, contrast_dev_batches = None, [], []
     if config.dev_file:
         dev_set = TokenizedTriples(drop_unfit(read_triples(config.dev_file, with_instructions), tokenizer), tokenizer)
-        dev_sampler = SameTaskBatchSampler(dev_set.task_ids, config.batch_size, config.min_batch_size, 0, config.seed)
-        dev_batches = dev_sampler.epoch_batches(0)[: config.dev_max_batches]
+        dev_sampler = build_sampler(dev_set.task_ids, dev_set.groups, config, 0, None)
+        if dev_sampler.ordinary is not None:
+            dev_batches = [[dev_sampler.ordinary_rows[i] for i in b] for b in dev_sampler.ordinary.epoch_batches(0)[: config.dev_max_batches]]
+        if dev_sampler.contrast is not None:
+            contrast_dev_batches = [[dev_sampler.contrast_rows[i] for i in b] for b in dev_sampler.contrast.epoch_batches(0)[: config.dev_max_batches]]
     total_steps = config.max_steps or math.ceil(config.epochs * len(sampler))
-    return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches)
+    return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches, contrast_dev_batches)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -198,6 +220,13 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             logger.warning("resuming with the checkpoint's config; ignoring changed keys %s", changed)
     elif (out / "checkpoint").exists():
         raise InstructEmbedError(f"{out} already holds a run; pass --resume to continue it, or pick another output_dir")
+    # everything the run needs is checked before anything is created or the first step is taken
+    provenance = base_provenance(config)
+    steering_check = SteeringCheck(config.steering_dev_dir, config.eval_max_rows)
+    for name in ("train_file", "dev_file"):
+        value = getattr(config, name)
+        if value and not Path(value).is_file():
+            raise InstructEmbedError(f"{name} not found: {value}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.toml").write_text(to_toml(config))
 
@@ -219,9 +248,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     train_set, plain_set, sampler, total_steps = data.train_set, data.plain_set, data.sampler, data.total_steps
     task_check = TaskCheck(eval_task_names(config), config.eval_max_rows, config.instructions == "on")
     logger.info(
-        "%d triples in %d tasks, %d batches an epoch (%s), %d steps on %s; %d texts truncated at %d tokens",
+        "%d triples in %d tasks, %d batches an epoch (%s), %d steps on %s (contrast-group batches: %.0f%% of steps); "
+        "%d texts truncated at %d tokens",
         len(train_set), len(sampler.groups), len(sampler), sampler.stats, total_steps, hardware(device),
-        train_set.truncated, config.max_seq_length,
+        100 * sampler.share, train_set.truncated, config.max_seq_length,
     )
 
     # optimizer
@@ -232,13 +262,17 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     step, elapsed = 0, 0.0
     if resume:
         step, elapsed = load_checkpoint(out, model, optimizer, scheduler)
-    log = CsvLog(out / "log.csv", step if resume else None, task_check.names)
+    log = CsvLog(out / "log.csv", step if resume else None, task_check.names + steering_check.names)
 
     def evaluate() -> dict[str, float]:
         metrics = {}
         if data.dev_set is not None and data.dev_batches:
             metrics |= dev_metrics(model, data.dev_set, data.dev_batches, config.tau, config.pad_to_multiple_of, autocast)
+        if data.dev_set is not None and data.contrast_dev_batches:
+            contrast = dev_metrics(model, data.dev_set, data.contrast_dev_batches, config.tau, config.pad_to_multiple_of, autocast)
+            metrics["contrast_dev_acc"] = contrast["dev_acc"]
         metrics |= task_check(model)
+        metrics |= steering_check(model)
         log.write(**{"step": step, "epoch": round(step / len(sampler), 3), "elapsed_s": round(elapsed, 1), **metrics})
         tqdm.write(f"step {step}: " + ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))
         return metrics
@@ -249,13 +283,17 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         mininterval=1 if sys.stderr.isatty() else 30,  # a log file gets a line every 30 s, not every 0.1 s
     )
     losses: list[torch.Tensor] = []
+    contrast_losses: list[torch.Tensor] = []
     started = time.perf_counter() - elapsed
     while step < total_steps:
         # one optimizer step on one same-task batch
-        rows = sampler.batch_at(step)
-        plain = plain_set is not None and random.Random(config.seed * 1_000_003 + step).random() < config.plain_batch_fraction
+        rows, is_contrast = sampler.batch_at(step)  # a contrast batch holds whole groups, never stripped
+        plain = (not is_contrast and plain_set is not None
+                 and random.Random(config.seed * 1_000_003 + step).random() < config.plain_batch_fraction)
         features = to_device((plain_set if plain else train_set).collate(rows, config.pad_to_multiple_of), device)
         loss = backward_batch(model, features, loss_fn, config.grad_cache_chunk or None, autocast)
+        if is_contrast:
+            contrast_losses.append(loss)
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
@@ -273,11 +311,12 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         # a log row at every checkpoint too, so a resumed run's log matches an uninterrupted one
         if step % config.log_every == 0 or checkpoint_due:
             mean_loss = torch.stack(losses).mean().item()
+            contrast_loss = round(torch.stack(contrast_losses).mean().item(), 5) if contrast_losses else ""
             lr = scheduler.get_last_lr()[0]
             log.write(step=step, epoch=round(step / len(sampler), 3), lr=f"{lr:.3e}",
-                      train_loss=round(mean_loss, 5), elapsed_s=round(elapsed, 1))
-            bar.set_postfix(loss=f"{mean_loss:.4f}", lr=f"{lr:.2e}")
-            losses = []
+                      train_loss=round(mean_loss, 5), contrast_loss=contrast_loss, elapsed_s=round(elapsed, 1))
+            bar.set_postfix(loss=f"{mean_loss:.4f}", contrast=contrast_loss, lr=f"{lr:.2e}")
+            losses, contrast_losses = [], []
         if (config.eval_every and step % config.eval_every == 0) or last or out_of_time:
             metrics = evaluate()
         if checkpoint_due:
@@ -286,17 +325,17 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
             logger.warning("time limit of %.1f minutes reached at step %d of %d", config.time_limit_minutes, step, total_steps)
             break
     bar.close()
-    write_final(out, model, config, initial, step, total_steps, elapsed, metrics, device, sampler)
+    write_final(out, model, config, initial, step, total_steps, elapsed, metrics, device, sampler, provenance)
     return TrainResult(out, step, elapsed, metrics)
 
 
-def write_final(out: Path, model, config, initial, step, total_steps, elapsed, metrics, device, sampler) -> None:
+def write_final(out: Path, model, config, initial, step, total_steps, elapsed, metrics, device, sampler, provenance) -> None:
     """final/delta.safetensors (what training learned, float32) and summary.json (for the model card)."""
     staging = Path(tempfile.mkdtemp(prefix=".final.", dir=out))
     delta = learned_delta(model, config, initial)
     save_file(delta, str(staging / "delta.safetensors"))
     summary = {
-        **base_provenance(config),
+        **provenance,
         "steps": step,
         "planned_steps": total_steps,
         "train_seconds": round(elapsed, 1),

@@ -1,0 +1,304 @@
+"""Instruction-contrast records: the instruction alone decides which candidate is the positive.
+
+A *two-label pool* holds texts that each carry two independent labels, e.g. their source (app review, tweet,
+poem verse, ...) and their polarity. For an anchor x and a pair of properties (p, q):
+
+- a = a text with x's label for p and another label for q (the positive when p is asked),
+- b = a text with another label for p and x's label for q (the positive when q is asked).
+
+Two records form a *contrast group*: `[instr(p), x] -> pos a, neg b` and `[instr(q), x] -> pos b, neg a`:
+the positive under one instruction is the hard negative under the other ("instruction negatives"). Among
+the candidates, a and b are the most similar to x without instruction (a few top ones, drawn by seed), so
+the plain embedding cannot tell them apart and only the instruction can.
+
+Query-target contrast (pair data): a premise's entailed sentence under "find what it entails" is the
+negative under "find what contradicts it", and the reverse (`snli_contradiction`).
+
+Every record carries `"kind": "contrast"` and a `"group"` id; the trainer keeps a group in one batch.
+Instruction wordings are drawn from several templates per property, so the model learns the request, not
+one string. Whole sources are held out of training for the dev steering sets (`DEV_STEERING`).
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from instructembed.evaluate.result import write_text_atomic
+from instructembed.medi.records import Record
+
+KIND = "contrast"
+
+
+@dataclass(frozen=True)
+class LabelSource:
+    """One Super-NI task read as texts of one source with one label: raw output -> label (None = drop)."""
+
+    task: str
+    source: str  # what the text is, as an instruction names it ("app review", "tweet")
+    labels: dict[str, str | None]
+    article: str = "a"
+
+
+@dataclass(frozen=True)
+class Pool:
+    """Texts of several sources with a second property; the two properties are "source" and `property`."""
+
+    name: str
+    property: str
+    sources: tuple[LabelSource, ...]
+
+
+def _pn(pos: str, neg: str, **more: str | None) -> dict[str, str | None]:
+    return {pos: "positive", neg: "negative", **more}
+
+
+POLARITY_TRAIN = Pool("source-polarity", "sentiment", (
+    LabelSource("task1312_amazonreview_polarity_classification", "product review", _pn("positive", "negative")),
+    LabelSource("task284_imdb_classification", "movie review", _pn("positive", "negative")),
+    LabelSource("task475_yelp_polarity_classification", "Yelp review", _pn("POSITIVE", "NEGATIVE")),
+    LabelSource("task478_cls_english_music_classification", "music album review", _pn("POS", "NEG")),
+    LabelSource("task493_review_polarity_classification", "product review", _pn("Positive", "Negative")),
+    LabelSource("task586_amazonfood_polarity_classification", "food product review", _pn("Positive", "Negative")),
+    LabelSource("task746_yelp_restaurant_review_classification", "Yelp review", _pn("positive", "negative")),
+    LabelSource("task902_deceptive_opinion_spam_classification", "hotel review", _pn("positive", "negative")),
+    LabelSource("task195_sentiment140_classification", "tweet", _pn("positive", "negative")),
+    LabelSource("task761_app_review_classification", "app review", _pn("Positive", "Negative"), "an"),
+    LabelSource("task1338_peixian_equity_evaluation_corpus_sentiment_classifier", "sentence about a feeling",
+                {"joy": "positive", "fear": "negative", "anger": "negative", "sadness": "negative"}),
+    LabelSource("task517_emo_classify_emotion_of_dialogue", "chat message",
+                {"happy": "positive", "angry": "negative", "sad": "negative", "other": None}),
+))
+TOXICITY_TRAIN = Pool("source-toxicity", "toxicity", (
+    LabelSource("task327_jigsaw_classification_toxic", "online comment", {"Toxic": "toxic", "Non-toxic": "not toxic"}, "an"),
+    LabelSource("task609_sbic_potentially_offense_binary_classification", "tweet", {"Yes": "toxic", "No": "not toxic"}),
+    LabelSource("task1502_hatexplain_classification", "social media post",
+                {"Hate Speech": "toxic", "Offensive": "toxic", "Normal": "not toxic"}),
+    LabelSource("task1720_civil_comments_toxicity_classification", "news comment", {"Yes": "toxic", "No": "not toxic"}),
+))
+TRAIN_POOLS = (POLARITY_TRAIN, TOXICITY_TRAIN)
+
+# Dev steering sets: sources (and one property) that no training record comes from.
+DEV_STEERING = (
+    Pool("DevPolaritySteering", "sentiment", (
+        LabelSource("task833_poem_sentiment_classification", "poem verse", _pn("positive", "negative")),
+        LabelSource("task889_goemotions_classification", "Reddit comment",
+                    {"joy": "positive", "anger": "negative", "sadness": "negative"}),
+        LabelSource("task843_financial_phrasebank_classification", "financial news sentence", _pn("positive", "negative", neutral=None)),
+    )),
+    Pool("DevToxicitySteering", "toxicity", (
+        LabelSource("task1604_ethos_text_classification", "online comment", {"hate": "toxic", "not hate": "not toxic"}),
+        LabelSource("task904_hate_speech_offensive_classification", "tweet",
+                    {"Offensive": "toxic", "Hate Speech": "toxic", "Neither": "not toxic"}),
+    )),
+    Pool("DevFigurativeSteering", "figurative", (  # a property never trained on
+        LabelSource("task1488_sarcasmdetection_headline_classification", "news headline",
+                    {"sarcastic": "figurative", "non-sarcastic": "literal"}),
+        LabelSource("task386_semeval_2018_task3_irony_detection", "tweet", {"ironic": "figurative", "not": "literal"}),
+    )),
+)
+DEV_TASKS = frozenset(s.task for pool in DEV_STEERING for s in pool.sources)
+
+# Training wordings: the template plus paraphrases; {type} is the text type, {a}/{b} two sources.
+TRAIN_WORDINGS: dict[str, tuple[str, ...]] = {
+    "source": (
+        "Represent the text for classifying whether it is {a} or {b}: ",
+        "Represent the {type} for classifying its source: ",
+        "Represent the text for classifying what kind of text it is: ",
+        "Represent the sentence for identifying its genre: ",
+        "Represent the text for deciding whether it comes from {a} or {b}: ",
+        "Represent the document for classifying where it was written: ",
+    ),
+    "sentiment": (
+        "Represent the text for classifying its sentiment as positive or negative: ",
+        "Represent the {type} for classifying its sentiment: ",
+        "Represent the text for classifying whether its tone is positive or negative: ",
+        "Represent the sentence for detecting the emotion it expresses, good or bad: ",
+        "Represent the text for classifying the writer's attitude: ",
+        "Represent the document for sentiment analysis: ",
+    ),
+    "toxicity": (
+        "Represent the text for classifying whether it is toxic: ",
+        "Represent the {type} for classifying its toxicity: ",
+        "Represent the comment for detecting offensive language: ",
+        "Represent the text for classifying whether it is abusive or harmless: ",
+        "Represent the sentence for detecting hate or insults: ",
+    ),
+}
+# Dev wordings: none of them is a training wording (what recipes are chosen on).
+DEV_WORDINGS: dict[str, str] = {
+    "source": "Represent the text for telling whether it is {sources}: ",
+    "sentiment": "Represent the text for telling whether the writer feels good or bad: ",
+    "toxicity": "Represent the text for telling whether it is offensive or not: ",
+    "figurative": "Represent the text for telling whether it is meant literally or sarcastically: ",
+}
+ENTAIL_WORDINGS = (
+    "Represent the premise for retrieving a sentence it entails: ",
+    "Represent the caption for finding a statement that follows from it: ",
+    "Represent the sentence for retrieving a hypothesis that must be true given it: ",
+)
+CONTRADICT_WORDINGS = (
+    "Represent the premise for retrieving a sentence that contradicts it: ",
+    "Represent the caption for finding a statement that cannot be true given it: ",
+    "Represent the sentence for retrieving a hypothesis it rules out: ",
+)
+HYPOTHESIS_INSTRUCTION = "Represent the hypothesis sentence for retrieval: "
+
+PREFIX = re.compile(r"^\s*(comment|review|reviews|tweet|text|sentence|post)\s*:\s*", re.IGNORECASE)
+
+
+@dataclass
+class LabelledText:
+    text: str
+    labels: dict[str, str]
+
+
+@dataclass
+class PoolReport:
+    name: str
+    properties: tuple[str, str]
+    split: str
+    texts: int = 0
+    groups: int = 0
+    records: int = 0
+    sources: dict[str, int] = field(default_factory=dict)
+    skipped: dict[str, int] = field(default_factory=dict)
+
+
+def clean_text(raw: str) -> str:
+    return " ".join(PREFIX.sub("", raw).split())
+
+
+def read_pool(pool: Pool, sni_dir: Path, max_per_cell: int, seed: int, max_chars: int = 2000) -> tuple[list[LabelledText], PoolReport]:
+    """Texts of the pool's sources with (source, property) labels; at most `max_per_cell` per (source, label),
+    a seeded sample; duplicates (case-insensitive) and texts under 20 characters dropped."""
+    report = PoolReport(pool.name, ("source", pool.property), "")
+    out: list[LabelledText] = []
+    seen: set[str] = set()
+    skipped: dict[str, int] = {}
+    for source in pool.sources:
+        path = Path(sni_dir) / f"{source.task}.json"
+        if not path.is_file():
+            skipped[f"{source.task}: task file missing"] = 1
+            continue
+        instances = json.loads(path.read_text(encoding="utf-8"))["Instances"]
+        cells: dict[str, list[str]] = {}
+        for instance in instances:
+            outputs = instance.get("output") or []
+            label = source.labels.get(outputs[0].strip()) if outputs else None
+            text = clean_text(instance.get("input", ""))
+            key = text.lower()
+            if label is None or len(text) < 20 or len(text) > max_chars or key in seen:
+                skipped["unlabelled, short, long or duplicate"] = skipped.get("unlabelled, short, long or duplicate", 0) + 1
+                continue
+            seen.add(key)
+            cells.setdefault(label, []).append(text)
+        rng = random.Random(f"{seed}:{pool.name}:{source.task}")
+        for label in sorted(cells):
+            chosen = cells[label]
+            rng.shuffle(chosen)
+            for text in chosen[:max_per_cell]:
+                out.append(LabelledText(text, {"source": source.source, pool.property: label}))
+        report.sources[source.source] = report.sources.get(source.source, 0) + sum(min(len(v), max_per_cell) for v in cells.values())
+    report.texts, report.skipped = len(out), skipped
+    return out, report
+
+
+def _article(pool: Pool, source: str) -> str:
+    for s in pool.sources:
+        if s.source == source:
+            return f"{s.article} {source}"
+    return f"a {source}"
+
+
+def wording(pool: Pool, prop: str, rng: random.Random, x: LabelledText, other: LabelledText) -> str:
+    """One training wording for `prop`, filled in for the anchor x and a text of another source."""
+    template = rng.choice(TRAIN_WORDINGS[prop])
+    a, b = _article(pool, x.labels["source"]), _article(pool, other.labels["source"])
+    if rng.random() < 0.5:
+        a, b = b, a
+    return template.format(type=x.labels["source"], a=a, b=b)
+
+
+def contrast_records(
+    pool: Pool,
+    items: list[LabelledText],
+    vectors: np.ndarray,
+    seed: int,
+    top: int = 3,
+    group_prefix: str = "",
+) -> list[Record]:
+    """Two records (one contrast group) per anchor that has both kinds of candidate; see the module doc."""
+    p, q = "source", pool.property
+    rng = random.Random(f"{seed}:{pool.name}:records")
+    labels_p = np.array([t.labels[p] for t in items])
+    labels_q = np.array([t.labels[q] for t in items])
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    records: list[Record] = []
+    task_id = f"contrast:{pool.name}"
+    for i, x in enumerate(items):
+        same_p, same_q = labels_p == labels_p[i], labels_q == labels_q[i]
+        cand_a = np.flatnonzero(same_p & ~same_q)  # positive when p is asked
+        cand_b = np.flatnonzero(~same_p & same_q)  # positive when q is asked
+        if not len(cand_a) or not len(cand_b):
+            continue
+        best_a = cand_a[np.argsort(-sims[i, cand_a])[:top]]
+        best_b = cand_b[np.argsort(-sims[i, cand_b])[:top]]
+        a, b = items[int(rng.choice(best_a))], items[int(rng.choice(best_b))]
+        group = f"{group_prefix}{pool.name}:{i}"
+        ip, iq = wording(pool, p, rng, x, b), wording(pool, q, rng, x, b)
+        records.append(_record(task_id, group, (ip, x.text), (ip, a.text), (ip, b.text)))
+        records.append(_record(task_id, group, (iq, x.text), (iq, b.text), (iq, a.text)))
+    return records
+
+
+def entailment_records(queries: list[str], entailed: list[str], contradicting: list[str], seed: int,
+                       cap: int, name: str = "snli_contradiction") -> list[Record]:
+    """Premise -> entailed vs contradicting sentence, the target decided by the instruction alone."""
+    rng = random.Random(f"{seed}:{name}:records")
+    order = list(range(len(queries)))
+    rng.shuffle(order)
+    records: list[Record] = []
+    task_id = f"contrast:{name}"
+    for i in sorted(order[:cap]):
+        premise, yes, no = queries[i], entailed[i], contradicting[i]
+        if len({premise.strip(), yes.strip(), no.strip()}) < 3:
+            continue
+        group = f"{name}:{i}"
+        records.append(_record(task_id, group, (rng.choice(ENTAIL_WORDINGS), premise),
+                               (HYPOTHESIS_INSTRUCTION, yes), (HYPOTHESIS_INSTRUCTION, no)))
+        records.append(_record(task_id, group, (rng.choice(CONTRADICT_WORDINGS), premise),
+                               (HYPOTHESIS_INSTRUCTION, no), (HYPOTHESIS_INSTRUCTION, yes)))
+    return records
+
+
+def _record(task_id: str, group: str, query: tuple[str, str], pos: tuple[str, str], neg: tuple[str, str]) -> Record:
+    return {"query": list(query), "pos": list(pos), "neg": list(neg), "task_id": task_id, "kind": KIND, "group": group}
+
+
+def write_steering_task(folder: Path, pool: Pool, items: list[LabelledText], notes: str) -> dict[str, str]:
+    """A Steering task folder (meta.json + test.jsonl, the shared schema); returns its dev instructions."""
+    folder.mkdir(parents=True, exist_ok=True)
+    properties = ["source", pool.property]
+    sources = sorted({t.labels["source"] for t in items})
+    meta: dict[str, Any] = {
+        "name": pool.name, "type": "Steering", "eval_splits": ["test"], "main_score": "steer",
+        "properties": properties, "mteb_name": None, "same_as_mteb": False,
+        "source": "train-side Super-NI tasks held out of every training record: " + ", ".join(s.task for s in pool.sources),
+        "notes": notes, "text_type": {"query": " or ".join(sources), "doc": None}, "n": {"test": len(items)},
+    }
+    rows = [json.dumps({"id": f"{pool.name}-{i:04d}", "text": t.text, "labels": t.labels}, ensure_ascii=False)
+            for i, t in enumerate(items)]
+    write_text_atomic(folder / "test.jsonl", "\n".join(rows) + "\n")
+    write_text_atomic(folder / "meta.json", json.dumps(meta, indent=1) + "\n")
+    named = [_article(pool, s) for s in sources]
+    listed = ", ".join(named[:-1]) + f" or {named[-1]}" if len(named) > 1 else named[0]
+    return {"source": DEV_WORDINGS["source"].format(sources=listed), pool.property: DEV_WORDINGS[pool.property]}
+

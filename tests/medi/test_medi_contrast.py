@@ -1,0 +1,89 @@
+"""Instruction-contrast records: hand-made pools whose right positive and negative are known."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+
+from instructembed.medi import contrast
+from instructembed.medi.contrast import LabelledText, LabelSource, Pool, contrast_records, entailment_records, read_pool
+from instructembed.medi.records import validate_record
+
+POOL = Pool("toy", "sentiment", (LabelSource("t_reviews", "movie review", {}), LabelSource("t_tweets", "tweet", {})))
+
+
+def _items():
+    # x = (movie review, positive). Candidates: a1/a2 = same source, other sentiment (a1 closer);
+    # b1/b2 = other source, same sentiment (b1 closer); c = differs in both (never a candidate); d = same cell
+    texts = {
+        "x": ("movie review", "positive", [1.0, 0.0, 0.0]),
+        "a1": ("movie review", "negative", [0.9, 0.3, 0.0]),
+        "a2": ("movie review", "negative", [0.1, 0.9, 0.3]),
+        "b1": ("tweet", "positive", [0.95, 0.0, 0.2]),
+        "b2": ("tweet", "positive", [0.0, 0.2, 1.0]),
+        "c": ("tweet", "negative", [0.99, 0.01, 0.0]),
+        "d": ("movie review", "positive", [0.98, 0.0, 0.1]),
+    }
+    items = [LabelledText(f"text {name}", {"source": s, "sentiment": y}) for name, (s, y, _) in texts.items()]
+    vectors = np.array([v for *_, v in texts.values()])
+    return items, vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def test_positive_under_one_instruction_is_the_negative_under_the_other():
+    items, vectors = _items()
+    records = contrast_records(POOL, items, vectors, seed=0, top=1)
+    first, second = records[0], records[1]  # the group of anchor x
+    assert first["query"][1] == second["query"][1] == "text x"
+    assert first["group"] == second["group"] and first["kind"] == second["kind"] == "contrast"
+    # asking for the source: the positive shares x's source (a1, the closer one), the negative its sentiment (b1)
+    assert (first["pos"][1], first["neg"][1]) == ("text a1", "text b1")
+    # asking for the sentiment: the same two texts, roles swapped
+    assert (second["pos"][1], second["neg"][1]) == ("text b1", "text a1")
+    source_words = {w.split("{")[0] for w in contrast.TRAIN_WORDINGS["source"]}
+    assert any(first["query"][0].startswith(w) for w in source_words)
+    assert first["query"][0] == first["pos"][0] == first["neg"][0]  # one instruction for the whole record
+    assert second["query"][0] != first["query"][0]
+    for i, record in enumerate(records):
+        validate_record(record, i)
+        # a text that differs from the anchor in both labels, or shares both, is never a candidate
+        anchor = next(t for t in items if t.text == record["query"][1])
+        for side in ("pos", "neg"):
+            other = next(t for t in items if t.text == record[side][1])
+            assert (other.labels["source"] == anchor.labels["source"]) != (other.labels["sentiment"] == anchor.labels["sentiment"])
+
+
+def test_entailment_groups_swap_the_targets():
+    records = entailment_records(["A man plays a guitar on stage ."], ["A man makes music ."], ["Nobody is playing ."], 0, 10)
+    entail, contradict = records
+    assert entail["pos"][1] == contradict["neg"][1] == "A man makes music ."
+    assert entail["neg"][1] == contradict["pos"][1] == "Nobody is playing ."
+    assert entail["query"][0] in contrast.ENTAIL_WORDINGS and contradict["query"][0] in contrast.CONTRADICT_WORDINGS
+
+
+def test_read_pool_maps_labels_and_caps_cells(tmp_path):
+    def task(name, rows):
+        instances = [{"id": str(i), "input": text, "output": [label]} for i, (text, label) in enumerate(rows)]
+        (tmp_path / f"{name}.json").write_text(json.dumps({"Instances": instances}))
+
+    task("t_reviews", [(f"Review: a long enough movie review number {i}", "POS" if i % 2 else "NEG") for i in range(10)]
+         + [("Review: skipped because its label is unknown", "MIXED")])
+    task("t_tweets", [(f"a long enough tweet text number {i}", "happy") for i in range(3)])
+    pool = Pool("toy", "sentiment", (
+        LabelSource("t_reviews", "movie review", {"POS": "positive", "NEG": "negative", "MIXED": None}),
+        LabelSource("t_tweets", "tweet", {"happy": "positive"}),
+        LabelSource("t_missing", "poem", {}),
+    ))
+    items, report = read_pool(pool, tmp_path, max_per_cell=2, seed=0)
+    cells = sorted((t.labels["source"], t.labels["sentiment"]) for t in items)
+    assert cells == [("movie review", "negative")] * 2 + [("movie review", "positive")] * 2 + [("tweet", "positive")] * 2
+    assert all(not t.text.startswith("Review:") for t in items)
+    assert "t_missing: task file missing" in report.skipped
+
+
+def test_dev_steering_sources_are_never_training_sources():
+    train_tasks = {s.task for pool in contrast.TRAIN_POOLS for s in pool.sources}
+    assert not train_tasks & contrast.DEV_TASKS
+    train_wordings = {w for ws in contrast.TRAIN_WORDINGS.values() for w in ws}
+    assert not set(contrast.DEV_WORDINGS.values()) & train_wordings
+    assert "figurative" not in contrast.TRAIN_WORDINGS  # one dev property is never trained on
