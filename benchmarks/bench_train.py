@@ -28,13 +28,15 @@ def synthetic_triples(n: int, words: int, seed: int = 0) -> list[Triple]:
     return [Triple((instr, text()), (instr, text()), (instr, text()), "bench") for _ in range(n)]
 
 
-def seconds_per_step(method: str, chunk: int | None, args, device: torch.device) -> float:
+def seconds_per_step(method: str, chunk: int | None, args, device: torch.device, cpu_bf16: bool = False) -> float:
     config = TrainConfig(method=method, max_seq_length=args.length, device=str(device))
     model = build_model(config, device)
     data = TokenizedTriples(synthetic_triples(args.batch, args.length), model.pair_tokenizer)
     features = to_device(data.collate(list(range(args.batch)), 32 if device.type == "cuda" else 8), device)
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-5)
     autocast = (lambda: torch.autocast("cuda", dtype=torch.bfloat16)) if device.type == "cuda" else None
+    if cpu_bf16:
+        autocast = lambda: torch.autocast("cpu", dtype=torch.bfloat16)  # noqa: E731
     times = []
     for step in range(args.steps + 1):  # the first step warms up
         start = time.perf_counter()
@@ -62,8 +64,11 @@ def main() -> None:
     print(f"device {device}, {torch.get_num_threads()} threads, batch {args.batch} triples x {args.length} tokens")
     baseline = seconds_per_step("full", None, args, device)
     print(f"full fine-tuning, plain        {baseline:8.3f} s/step  1.00x")
-    for label, method, chunk in [("LoRA r16, plain", "lora", None), ("LoRA r16, GradCache chunk 8", "lora", 8)]:
-        value = seconds_per_step(method, chunk, args, device)
+    variants = [("LoRA r16, plain", "lora", None, False), ("LoRA r16, GradCache chunk 8", "lora", 8, False)]
+    if device.type == "cpu":
+        variants.append(("full, bf16 autocast (CPU)", "full", None, True))
+    for label, method, chunk, cpu_bf16 in variants:
+        value = seconds_per_step(method, chunk, args, device, cpu_bf16)
         print(f"{label:30s} {value:8.3f} s/step  {value / baseline:.2f}x of full fine-tuning")
 
 

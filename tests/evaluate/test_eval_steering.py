@@ -113,3 +113,15 @@ def test_shared_steering_task_with_shared_instructions(model, eval_root):
     assert result.instructions["properties"]["sentiment"].startswith("Represent the text for classifying its sentiment")
     assert 0.5 < m["plain_source"] <= 1.0  # movie reviews and tweets are told apart without any instruction
     assert result.main_score == pytest.approx(100 * m["steer"], abs=1e-3)
+
+
+def test_steering_picture_is_a_png(cell_task, tmp_path):
+    from instructembed.evaluate.analyses import steering_picture
+
+    folder, model = cell_task
+    task = load_task(folder)
+    instructions = InstructionSet({"TinySteering": {"source": SOURCE, "sentiment": SENTIMENT}}).for_task("TinySteering")
+    path = steering_picture(model, task, instructions, tmp_path / "pics" / "steer.png")
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and not list((tmp_path / "pics").glob(".*"))
+    with pytest.raises(InstructEmbedError, match="no instruction for sentiment"):
+        steering_picture(model, task, InstructionSet({"TinySteering": {"source": SOURCE, "x": SENTIMENT}}).for_task("TinySteering"), tmp_path / "x.png")

@@ -14,7 +14,7 @@ import typer
 from instructembed.errors import InstructEmbedError
 
 analyze_app = typer.Typer(
-    help="The paper's instruction analyses: robustness, complexity, t-SNE.\n\n"
+    help="The paper's instruction analyses: robustness, complexity, t-SNE, steering.\n\n"
     "Example: instructembed analyze tsne --task TweetSentimentExtractionClassification -o results/tsne.png",
     no_args_is_help=True,
 )
@@ -241,6 +241,29 @@ def analyze_tsne(
     chosen = load_task(task)
     text = instruction or InstructionSet.default().for_task(chosen.name, chosen.mteb_name).query
     path = tsne_picture(_load_model(model, None), chosen, text, output, EmbeddingCache(), max_rows)
+    typer.echo(f"wrote {path}")
+
+
+@analyze_app.command("steering")
+def analyze_steering(
+    output: Annotated[Path, typer.Option("-o", "--output", help="PNG file to write.")] = Path("results/steering.png"),
+    task: Annotated[str, typer.Option("--task", help="A Steering task (name or folder).")] = "SourceSentimentSteering",
+    model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint folder or packaged name; default: the embedded model.")] = None,
+    instructions: Annotated[Optional[Path], typer.Option(help="Instructions JSON with {task: {property: instruction}} (default: the shared steering set).")] = None,
+    max_rows: Annotated[int, typer.Option(help="Texts to plot.")] = 600,
+) -> None:
+    """Save the t-SNE of a Steering task's texts without instruction and under each property's instruction.
+
+    Example:
+
+      instructembed analyze steering --task SourceSentimentSteering -o results/steering.png
+    """
+    from instructembed.evaluate import EmbeddingCache, load_task
+    from instructembed.evaluate.analyses import steering_picture
+
+    chosen = load_task(task)
+    per_task = _instructions(False, instructions).for_task(chosen.name, chosen.mteb_name)
+    path = steering_picture(_load_model(model, None), chosen, per_task, output, EmbeddingCache(), max_rows)
     typer.echo(f"wrote {path}")
 
 

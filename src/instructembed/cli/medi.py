@@ -36,6 +36,8 @@ def build(
     cache_dir: Annotated[Path, typer.Option(help="Where instruction-free embeddings are cached by content hash.")] = Path(".cache/instructembed/medi"),
     batch_size: Annotated[int, typer.Option(help="Texts per forward pass when embedding for mining.")] = 64,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for embedding (1 is faster on a machine busy with other jobs).")] = None,
+    sni_records: Annotated[bool, typer.Option(help="Ordinary records from the Super-NI tasks; --no-sni-records keeps Super-NI "
+                                              "for the contrast pools and dev steering sets only.")] = True,
     contrast: Annotated[bool, typer.Option(help="Add instruction-contrast records (the same text under two instructions, "
                                            "positive and negative swapped) and write the dev steering sets to <stem>.steering/.")] = True,
     contrast_max_per_cell: Annotated[int, typer.Option(help="Texts per (source, label) cell of a two-label contrast pool.")] = 250,
@@ -64,7 +66,7 @@ def build(
         classification_max_per_task=classification_max_per_task, embedder=embedder, seed=seed,
         dev_tasks_fraction=dev_tasks_fraction, max_chars=max_chars, max_labels=max_labels,
         keep_positional_labels=keep_positional_labels, neg_margin=neg_margin or None, instructions=instructions,
-        cache_dir=cache_dir, batch_size=batch_size, show_progress=progress, contrast=contrast,
+        cache_dir=cache_dir, batch_size=batch_size, show_progress=progress, sni_records=sni_records, contrast=contrast,
         contrast_max_per_cell=contrast_max_per_cell,
     )
     report = MediBuilder(config).run()

@@ -168,3 +168,59 @@ def tsne_picture(
     plt.close(fig)
     tmp.replace(out_file)
     return out_file
+
+
+def steering_picture(
+    model: Any,
+    task: Task,
+    instructions: TaskInstructions,
+    out_file: str | Path,
+    cache: EmbeddingCache | None = None,
+    max_rows: int = 600,
+    seed: int = 0,
+    title: str | None = None,
+) -> Path:
+    """t-SNE of a Steering task's texts without instruction and under each property's instruction (columns),
+    coloured by each property (rows), with each panel's 10-NN neighbour precision (PNG)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.manifold import TSNE
+
+    from instructembed.evaluate.steering import neighbour_precision, steering_rows
+
+    if task.type != "Steering":
+        raise InstructEmbedError(f"task {task.name}: the steering picture needs a Steering task, not {task.type}")
+    texts, labels = steering_rows(task, max_rows)
+    by_property = instructions.properties or {}
+    missing = [p for p in labels if not by_property.get(p)]
+    if missing:
+        raise InstructEmbedError(f"task {task.name}: no instruction for {', '.join(missing)}")
+    encoder = TextEncoder(model, cache)
+    views = [("no instruction", None)] + [(f"asks for {p}: {by_property[p].strip()!r}", by_property[p]) for p in labels]
+    fig, axes = plt.subplots(len(labels), len(views), figsize=(5.2 * len(views), 4.8 * len(labels)), squeeze=False)
+    for col, (name, instr) in enumerate(views):
+        vectors = encoder.encode(texts, instr)
+        points = TSNE(n_components=2, random_state=seed, init="pca", perplexity=min(30.0, (len(texts) - 1) / 3)).fit_transform(vectors)
+        for row, (prop, values) in enumerate(labels.items()):
+            ax = axes[row, col]
+            names = sorted(set(values))
+            colors = plt.get_cmap("tab10")
+            for i, value in enumerate(names):
+                mask = np.array([v == value for v in values])
+                ax.scatter(points[mask, 0], points[mask, 1], s=5, color=colors(i % 10), label=value)
+            precision = 100 * neighbour_precision(vectors, values)
+            ax.set_title(f"{name[:70]}\ncoloured by {prop}: 10-NN precision {precision:.1f}", fontsize=8)
+            ax.set_xticks([]), ax.set_yticks([])
+            if col == 0:
+                ax.legend(markerscale=3, fontsize=7, loc="best")
+    fig.suptitle(title or f"{task.name}: the same {len(texts)} texts under each instruction")
+    fig.tight_layout()
+    out_file = Path(out_file)
+    out_file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_file.with_name(f".{out_file.stem}.tmp.png")
+    fig.savefig(tmp, dpi=100)
+    plt.close(fig)
+    tmp.replace(out_file)
+    return out_file

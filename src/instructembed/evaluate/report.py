@@ -92,3 +92,61 @@ def render_comparison(a: Mapping[str, TaskResult], b: Mapping[str, TaskResult], 
     for type_name in ta:
         lines.append(f"| {type_name} | {ta[type_name]:.2f} | {tb[type_name]:.2f} | {tb[type_name] - ta[type_name]:+.2f} |")
     return "\n".join(lines) + "\n"
+
+
+def render_model_comparison(columns: Mapping[str, Mapping[str, TaskResult]], candidate: str, baselines: list[str]) -> str:
+    """Type table (MTEB types, then the others) and per-task table of several result sets; the candidate's
+    type scores are marked ✓ where above the best of `baselines` for that type, ✗ where not."""
+    names = list(columns)
+    shared = set.intersection(*(set(r) for r in columns.values())) if columns else set()
+    shared = {n for n in shared if columns[candidate][n].type != "Steering"}
+    averages = {label: type_averages({n: results[n] for n in shared}) for label, results in columns.items()}
+    counts: dict[str, int] = defaultdict(int)
+    for n in shared:
+        counts[columns[candidate][n].type] += 1
+    lines = ["| type | " + " | ".join(names) + " |", "|---|" + "---:|" * len(names)]
+    wins = 0
+    for type_name in averages[candidate]:
+        best = max(averages[b][type_name] for b in baselines)
+        cells = []
+        for label in names:
+            value = averages[label][type_name]
+            mark = ""
+            if label == candidate:
+                above = value > best
+                wins += above and type_name in MTEB_TYPES
+                mark = " ✓" if above else " ✗"
+            cells.append(f"{value:.2f}{mark}")
+        lines.append(f"| {type_name} ({counts[type_name]}) | " + " | ".join(cells) + " |")
+    overall = {label: mteb_type_average({n: columns[label][n] for n in shared}) for label in names}
+    lines.append("| **average over the 7 MTEB types** | " + " | ".join(f"**{overall[label]:.2f}**" for label in names) + " |")
+    present = [t for t in averages[candidate] if t in MTEB_TYPES]
+    lines += ["", f"✓/✗: {candidate} above / not above the best of {', '.join(baselines)} for that type "
+              f"({wins} of {len(present)} MTEB types)."]
+    lines += ["", "<details><summary>Per task</summary>", "", "| task | type | " + " | ".join(names) + " |",
+              "|---|---|" + "---:|" * len(names)]
+    for n in sorted(shared, key=lambda n: (_type_order(columns[candidate][n].type), n)):
+        lines.append(f"| {n} | {columns[candidate][n].type} | " + " | ".join(f"{columns[label][n].main_score:.2f}" for label in names) + " |")
+    lines += ["", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def render_steering_comparison(columns: Mapping[str, Mapping[str, TaskResult]]) -> str:
+    """Per Steering task and property: asked / other / plain neighbour precision for each result set, and steer."""
+    names = list(columns)
+    tasks = sorted({n for results in columns.values() for n, r in results.items() if r.type == "Steering"})
+    lines = ["| task | property | " + " | ".join(f"{label}: asked / other / plain" for label in names) + " |",
+             "|---|---|" + "---|" * len(names)]
+    for task in tasks:
+        first = next(results[task] for results in columns.values() if task in results)
+        for p in first.metrics.get("properties", []):
+            cells = []
+            for label in names:
+                r = columns[label].get(task)
+                cells.append("-" if r is None else
+                             f"{100 * r.metrics[f'asked_{p}']:.1f} / {100 * r.metrics[f'other_{p}']:.1f} / {100 * r.metrics[f'plain_{p}']:.1f}")
+            lines.append(f"| {task} | {p} | " + " | ".join(cells) + " |")
+        steer = ["-" if task not in columns[label] else f"**steer {columns[label][task].main_score:+.1f}**, asked - plain "
+                 f"{100 * columns[label][task].metrics['asked_minus_plain']:+.1f}" for label in names]
+        lines.append(f"| **{task}** | | " + " | ".join(steer) + " |")
+    return "\n".join(lines) + "\n"

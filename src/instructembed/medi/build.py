@@ -55,6 +55,7 @@ class BuildConfig:
     max_seq_length: int = 128
     batch_size: int = 64
     show_progress: bool = True
+    sni_records: bool = True  # ordinary records from the Super-NI tasks (False: they feed only the contrast pools)
     contrast: bool = True  # instruction-contrast records (medi.contrast) and the dev steering sets
     contrast_max_per_cell: int = 250  # texts per (source, label) cell of a two-label pool
     contrast_pair_cap: int = 2000  # premises of snli_contradiction turned into entailed-vs-contradicting groups
@@ -296,7 +297,9 @@ class MediBuilder:
     def run(self) -> dict[str, Any]:
         config = self.config
         start = time.perf_counter()
-        jobs = [("pairs", p.name, p) for p in self.pair_folders()] + [("sni", p.stem, p) for p in self.sni_files()]
+        jobs = [("pairs", p.name, p) for p in self.pair_folders()]
+        if config.sni_records:
+            jobs += [("sni", p.stem, p) for p in self.sni_files()]
         if not jobs:
             raise InstructEmbedError("no tasks found in the given folders")
         dev = choose_dev_tasks([t for s, t, _ in jobs if s == "sni"], config.dev_tasks_fraction, config.seed, "sni")

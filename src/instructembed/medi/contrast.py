@@ -93,7 +93,7 @@ DEV_STEERING = (
         LabelSource("task843_financial_phrasebank_classification", "financial news sentence", _pn("positive", "negative", neutral=None)),
     )),
     Pool("DevToxicitySteering", "toxicity", (
-        LabelSource("task1604_ethos_text_classification", "online comment", {"hate": "toxic", "not hate": "not toxic"}),
+        LabelSource("task1604_ethos_text_classification", "online comment", {"hate": "toxic", "not hate": "not toxic"}, "an"),
         LabelSource("task904_hate_speech_offensive_classification", "tweet",
                     {"Offensive": "toxic", "Hate Speech": "toxic", "Neither": "not toxic"}),
     )),

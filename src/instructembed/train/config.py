@@ -52,7 +52,8 @@ class TrainConfig:
     # runtime
     device: str = "auto"  # "auto" = cuda when available, else cpu
     cpu_threads: int = 0  # torch CPU threads (0 = torch's default)
-    bf16: bool = True  # bf16 autocast (CUDA only; CPU always trains in float32)
+    bf16: bool = True  # bf16 autocast on CUDA
+    cpu_bf16: bool = False  # bf16 autocast on the CPU (needs avx512_bf16/AMX to pay off; bench_train.py measures it)
     seed: int = 42
     log_every: int = 10  # steps between train-loss rows in log.csv
     eval_every: int = 200  # steps between dev loss / STS evaluations (and at the end); 0 = only at the end

@@ -59,9 +59,12 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def autocast_for(device: torch.device, bf16: bool):
+def autocast_for(device: torch.device, bf16: bool, cpu_bf16: bool = False):
+    """bf16 autocast on CUDA when `bf16`, on the CPU when `cpu_bf16` (float32 master weights either way)."""
     if device.type == "cuda" and bf16:
         return partial(torch.autocast, device_type="cuda", dtype=torch.bfloat16)
+    if device.type == "cpu" and cpu_bf16:
+        return partial(torch.autocast, device_type="cpu", dtype=torch.bfloat16)
     return nullcontext
 
 
@@ -235,7 +238,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     if config.cpu_threads:
         torch.set_num_threads(config.cpu_threads)
     device = resolve_device(config.device)
-    autocast = autocast_for(device, config.bf16)
+    autocast = autocast_for(device, config.bf16, config.cpu_bf16)
     if device.type == "cuda":
         torch.backends.cuda.matmul.allow_tf32 = True
 
