@@ -59,3 +59,42 @@ def test_server_with_the_onnx_backend(exported, default_model):
     got = np.array([d["embedding"] for d in data], dtype=np.float32)
     expected = default_model.encode([["Represent the Science title:", "3D ActionSLAM"], ["Represent the question:", "where?"]])
     assert np.abs(got - expected).max() < 1e-4
+
+
+def test_export_refuses_a_folder_of_other_files_unless_forced(tiny_bert_path, tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my own work")
+    result = CliRunner().invoke(cli, ["export", "-m", str(tiny_bert_path), "-o", str(out)])
+    assert isinstance(result.exception, InstructEmbedError)
+    assert "is a non-empty folder that is not an earlier export" in str(result.exception) and "--force" in str(result.exception)
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt"] and sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+    result = CliRunner().invoke(cli, ["export", "-m", str(tiny_bert_path), "-o", str(out), "--force"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "notes.txt").exists() and (out / "model.onnx").is_file()
+    result = CliRunner().invoke(cli, ["export", "-m", str(tiny_bert_path), "-o", str(out)])  # an earlier export: replaced
+    assert result.exit_code == 0, result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = CliRunner().invoke(cli, ["export", "-m", str(tiny_bert_path), "-o", str(empty)])
+    assert result.exit_code == 0, result.output
+
+
+def test_export_onnx_api_refuses_a_folder_of_other_files(tiny_bert_path, tmp_path):
+    from instructembed import Instructor
+    from instructembed.export import export_onnx
+
+    (tmp_path / "data.csv").write_text("a,b\n")
+    with pytest.raises(InstructEmbedError, match="force=True"):
+        export_onnx(Instructor(tiny_bert_path, device="cpu"), tmp_path)
+    assert (tmp_path / "data.csv").read_text() == "a,b\n"
+
+
+def test_onnx_backend_rejects_an_unknown_device_and_bad_limits(exported):
+    from instructembed.export import OnnxInstructor
+
+    with pytest.raises(InstructEmbedError, match="unknown device 'bogus' for the ONNX backend"):
+        OnnxInstructor(exported, device="bogus")
+    for value in (0, -3, 2):
+        with pytest.raises(InstructEmbedError, match="max_seq_length"):
+            OnnxInstructor(exported, max_seq_length=value)

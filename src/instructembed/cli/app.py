@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from typing import Annotated
 
 import typer
 
@@ -13,9 +15,29 @@ app = typer.Typer(
     help="Instruction-finetuned text embeddings: one embedder, any task.\n\n"
     "Example: instructembed embed texts.txt -o vectors.npy --instruction 'Represent the title for retrieval:'",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from instructembed import __version__
+
+        typer.echo(f"instructembed {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")] = False,
+) -> None:
+    pass  # the app-wide options; the app's help text stays the one given to `typer.Typer`
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM unwinds the stack as Ctrl-C does, so `with` blocks remove their temporary files."""
+    raise SystemExit(128 + signum)
 
 
 def _register() -> None:
@@ -33,6 +55,7 @@ def _register() -> None:
 def main() -> None:
     """Run the CLI; user errors print one line and exit with code 2, never a traceback."""
     _register()
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         app()
     except InstructEmbedError as exc:

@@ -19,14 +19,13 @@ def _load_model(model: Optional[str], device: Optional[str], max_seq_length: Opt
 
 def _check_formats(input: Path, output: Path) -> None:
     from instructembed.embedfiles.readers import READ_FORMATS
-    from instructembed.embedfiles.writers import WRITE_FORMATS
+    from instructembed.embedfiles.writers import check_output_path
 
     if input.suffix.lower() not in READ_FORMATS:
         raise InstructEmbedError(f"unknown input format {input.suffix or '(none)'!r}: use one of {', '.join(READ_FORMATS)}")
     if not input.is_file():
         raise InstructEmbedError(f"input file not found: {input}")
-    if output.suffix.lower() not in WRITE_FORMATS:
-        raise InstructEmbedError(f"unknown output format {output.suffix or '(none)'!r}: use one of {', '.join(WRITE_FORMATS)}")
+    check_output_path(output)  # not a folder, a known format, in a folder that exists
 
 
 def embed(

@@ -6,6 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.errors import InstructEmbedError
+
 
 def serve(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Checkpoint folder, hub id, or (with --backend onnx) an export folder; default: the embedded model.")] = None,
@@ -42,6 +44,8 @@ def serve(
     from instructembed.engine import Instructor
     from instructembed.serve import ServerSettings, create_app
 
+    if not 1 <= port <= 65535:
+        raise InstructEmbedError(f"--port must be between 1 and 65535, got {port}")
     settings = ServerSettings(
         model_name=model_name or (model.rstrip("/").rsplit("/", 1)[-1] if model else "default"),
         api_key=api_key or None, max_batch_tokens=max_batch_tokens, max_queue_rows=max_queue_rows,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from instructembed.engine.inputs import is_blank
 from instructembed.errors import InstructEmbedError
 
 READ_FORMATS = (".txt", ".jsonl", ".csv", ".parquet")
@@ -55,7 +56,7 @@ def read_rows(
 
     `.txt` is one text a line. Other formats take the text from `text_field`, the instruction from
     `instruction_field` (else `instruction` for every row), and the id from `id_field` when present
-    (else the 0-based row number). Empty texts are an error unless `skip_empty`.
+    (else the 0-based row number). Empty texts (blank, as `encode` defines it) are an error unless `skip_empty`.
     """
     path = Path(path)
     fmt = _format(path)
@@ -85,7 +86,7 @@ def read_rows(
             raise InstructEmbedError(f"{path} {where} {line}: text must be a string, got {type(text).__name__}")
         if not isinstance(instr, str):
             raise InstructEmbedError(f"{path} {where} {line}: instruction must be a string, got {type(instr).__name__}")
-        if not text.strip():
+        if is_blank(text):  # whitespace, zero-width and control characters only, as `encode` rules
             if skip_empty:
                 continue
             raise InstructEmbedError(f"{path} {where} {line}: text is empty (use --skip-empty to skip such rows)")

@@ -15,6 +15,22 @@ from instructembed.errors import InstructEmbedError
 WRITE_FORMATS = (".npy", ".parquet", ".jsonl")
 
 
+def check_output_path(path: Path) -> None:
+    """Fail before any work if `path` cannot become an output file: a folder, an unknown
+    format, or a parent folder that is missing or is a file."""
+    if path.is_dir():
+        raise InstructEmbedError(f"output {path} is a folder; give a file path such as {path / 'embeddings.npy'}")
+    if path.suffix.lower() not in WRITE_FORMATS:
+        raise InstructEmbedError(
+            f"unknown output format {path.suffix or '(none)'!r} for {path}: use one of {', '.join(WRITE_FORMATS)}"
+        )
+    existing = next((p for p in (path.parent, *path.parent.parents) if p.exists()), path.parent)
+    if existing.exists() and not existing.is_dir():
+        raise InstructEmbedError(f"cannot write {path}: {existing} is a file, not a folder")
+    if existing != path.parent:
+        raise InstructEmbedError(f"output folder does not exist: {path.parent}")
+
+
 class EmbeddingWriter:
     """Collects chunks into a temporary file beside the target; `commit()` renames it into place.
 
@@ -24,14 +40,12 @@ class EmbeddingWriter:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        check_output_path(self.path)
         self.format = self.path.suffix.lower()
-        if self.format not in WRITE_FORMATS:
-            raise InstructEmbedError(
-                f"unknown output format {self.format or '(none)'!r} for {self.path}: use one of {', '.join(WRITE_FORMATS)}"
-            )
-        if not self.path.parent.exists():
-            raise InstructEmbedError(f"output folder does not exist: {self.path.parent}")
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".part", dir=self.path.parent)
+        except OSError as exc:
+            raise InstructEmbedError(f"cannot write to {self.path.parent}: {exc.strerror or exc}") from None
         os.close(fd)
         self._tmp = Path(tmp)
         self._rows = 0
@@ -91,6 +105,7 @@ class EmbeddingWriter:
                 pass
         self._file.close()
         self._tmp.unlink(missing_ok=True)
+        self._tmp.with_suffix(".npy.part").unlink(missing_ok=True)  # commit's .npy copy, if it had begun
 
     def __enter__(self) -> "EmbeddingWriter":
         return self

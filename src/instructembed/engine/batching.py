@@ -65,12 +65,13 @@ class PairTokenizer:
         return self._instruction_lengths[instruction]
 
     def tokenize(self, pairs: Sequence[Pair]) -> TokenizedPairs:
-        texts, instructions = [], []
+        texts, instructions, bare = [], [], []
         for instruction, text in pairs:
             if self.do_lower_case:
                 instruction, text = instruction.lower(), text.lower()
             instructions.append(instruction)
             texts.append(instruction + text)
+            bare.append(text)
         limit = self.max_seq_length
         ids = self.tokenizer(texts, truncation=True, max_length=limit, verbose=False)["input_ids"]
         at_limit = [i for i, row in enumerate(ids) if len(row) >= limit]
@@ -80,7 +81,11 @@ class PairTokenizer:
             truncated = sum(len(row) > limit for row in full)
         lengths = [self.instruction_length(instruction) for instruction in instructions]
         for i, (row, n) in enumerate(zip(ids, lengths)):
-            if n and n >= len(row) - 1:
+            no_text = n >= len(row) - 1 if n else all(t in self._special_ids for t in row)
+            if no_text and not self.tokenizer(bare[i], add_special_tokens=False, verbose=False)["input_ids"]:
+                # text the tokenizer drops entirely is empty text, whatever `is_blank` let through
+                raise InstructEmbedError(f"input {i}: text is empty (it has no tokens)")
+            if no_text and n:
                 raise InstructEmbedError(
                     f"input {i}: the instruction takes {n} of the {limit} tokens allowed (max_seq_length), "
                     "leaving no room for the text"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,10 +16,15 @@ def to_pairs(inputs: Any, instruction: str | None = None) -> tuple[list[Pair], b
 
     Accepted rows: a string (text, no instruction unless `instruction` is given), an
     `[instruction, text]` pair, or a `{"instruction", "text"}` mapping. Both parts are stripped.
-    Empty or whitespace-only text is an error: it has no tokens to pool.
+    Blank text (empty, whitespace or invisible characters only, see `is_blank`) is an error: it has
+    no tokens to pool. `instruction` with `[instruction, text]` pairs is an error: say it once.
     """
     if instruction is not None and not isinstance(instruction, str):
         raise InstructEmbedError(f"instruction must be a string, got {type(instruction).__name__}")
+    if instruction is not None and isinstance(inputs, (list, tuple)) and any(isinstance(item, (list, tuple)) for item in inputs):
+        raise InstructEmbedError(
+            "give either [instruction, text] pairs or plain texts with the instruction keyword, not both"
+        )
     if isinstance(inputs, str):
         return [_row(inputs, 0, instruction)], True
     if isinstance(inputs, Mapping):
@@ -47,7 +53,12 @@ def _row(item: Any, index: int, default_instruction: str | None) -> Pair:
         raise InstructEmbedError(f"input {index}: instruction must be a string, got {type(instruction).__name__}")
     if not isinstance(text, str):
         raise InstructEmbedError(f"input {index}: text must be a string, got {type(text).__name__}")
-    text = text.strip()
-    if not text:
+    if is_blank(text):
         raise InstructEmbedError(f"input {index}: text is empty or whitespace only")
-    return instruction.strip(), text
+    return instruction.strip(), text.strip()
+
+
+def is_blank(text: str) -> bool:
+    """True for text with nothing to embed: only whitespace, control characters (NUL, ...) and
+    invisible format characters (zero-width space, byte-order mark, ...), which tokenizers drop."""
+    return all(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf") for ch in text)

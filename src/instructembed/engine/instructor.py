@@ -23,14 +23,40 @@ from instructembed.engine.module import Module
 from instructembed.engine.transformer import Transformer
 from instructembed.errors import InstructEmbedError
 
+def check_max_seq_length(value: Any) -> None:
+    """`None` (the checkpoint's own limit) or a positive int; anything else is an InstructEmbedError."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise InstructEmbedError(f"max_seq_length must be a positive number of tokens, got {value!r}")
+
+
+def resolve_device(device: str | torch.device | None) -> torch.device:
+    """The torch device for `device` (`None`: CUDA when available, else CPU); one that is unknown or
+    absent on this machine is an InstructEmbedError."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise InstructEmbedError(f"unknown device {str(device)!r}: use cpu, cuda, cuda:N or mps") from None
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InstructEmbedError(f"device {str(device)!r} asked for, but CUDA is not available on this machine: use cpu")
+        if resolved.index is not None and resolved.index >= torch.cuda.device_count():
+            raise InstructEmbedError(f"device {str(device)!r} asked for, but this machine has {torch.cuda.device_count()} CUDA device(s)")
+    elif resolved.type == "mps" and not torch.backends.mps.is_available():
+        raise InstructEmbedError(f"device {str(device)!r} asked for, but MPS is not available on this machine: use cpu")
+    return resolved
+
+
 class Instructor(nn.Sequential):
     """An INSTRUCTOR embedding model: Transformer -> instruction-aware mean Pooling -> [Dense] -> [Normalize].
 
     Args:
         model_name_or_path: `None` for the embedded default model, a local folder in
             sentence-transformers layout (hkunlp/instructor-* included), or a Hugging Face hub id.
-        device: "cpu", "cuda", ...; default: CUDA when available.
-        max_seq_length: override the checkpoint's token limit (longer inputs are truncated and counted).
+        device: "cpu", "cuda", ...; default: CUDA when available (one not available here is an error).
+        max_seq_length: override the checkpoint's token limit, from 1 up to the model's positions
+            (longer inputs are truncated and counted).
         dtype: e.g. `torch.float16` on GPU.
         backend: "torch", or "onnx" for a folder written by `instructembed export` (returns an `OnnxInstructor`).
 
@@ -64,15 +90,20 @@ class Instructor(nn.Sequential):
         dtype: torch.dtype | None = None,
         modules: list[Module] | None = None,
     ) -> None:
+        check_max_seq_length(max_seq_length)
+        target = resolve_device(device)  # both fail before the weights load
         if modules is None:
             folder = resolve_model_path(model_name_or_path, cache_folder, revision, local_files_only)
             modules = load_modules(folder, max_seq_length=max_seq_length, dtype=dtype)
         super().__init__(*modules)
+        if max_seq_length is not None:  # also over a limit the checkpoint sets itself (a shipped delta's manifest)
+            self._check_max_seq_length(max_seq_length)
+            self.transformer.max_seq_length = max_seq_length
         self.model_name_or_path = str(model_name_or_path) if model_name_or_path is not None else default_model_name()
         self.pair_tokenizer = PairTokenizer(self.tokenizer, self.max_seq_length, self.transformer.do_lower_case)
         self.last_encode_stats = EncodeStats()
         self.eval()
-        self.to(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self._move_to(target)
 
     # --- the parts -------------------------------------------------------------------------
     @property
@@ -89,12 +120,28 @@ class Instructor(nn.Sequential):
 
     @max_seq_length.setter
     def max_seq_length(self, value: int) -> None:
+        self._check_max_seq_length(value)
         self.transformer.max_seq_length = value
         self.pair_tokenizer.max_seq_length = value
 
     @property
     def device(self) -> torch.device:
         return next(self.parameters()).device
+
+    def _check_max_seq_length(self, value: Any) -> None:
+        """From room for the special tokens and one text token up to the encoder's positions."""
+        check_max_seq_length(value)
+        least = self.tokenizer.num_special_tokens_to_add() + 1
+        most = getattr(self.transformer.auto_model.config, "max_position_embeddings", None)
+        if value < least or most and value > most:
+            span = f"from {least} to {most}" if most else f"at least {least}"
+            raise InstructEmbedError(f"max_seq_length must be {span} tokens for this model, got {value}")
+
+    def _move_to(self, device: torch.device) -> None:
+        try:
+            self.to(device)
+        except (RuntimeError, AssertionError) as exc:  # a device torch knows of but cannot use here
+            raise InstructEmbedError(f"cannot use device {str(device)!r}: {str(exc).strip().splitlines()[0]}") from None
 
     def get_sentence_embedding_dimension(self) -> int:
         dims = [m.out_features for m in self if isinstance(m, Dense)]
@@ -141,7 +188,7 @@ class Instructor(nn.Sequential):
             raise InstructEmbedError(f"batch_size must be >= 1, got {batch_size}")
         pairs, single = to_pairs(inputs, instruction)
         if device is not None:
-            self.to(device)
+            self._move_to(resolve_device(device))
         if not pairs:
             self.last_encode_stats = EncodeStats()
             empty = torch.zeros((0, self.get_sentence_embedding_dimension()))

@@ -39,8 +39,38 @@ def graph_input_names(model: Any) -> list[str]:
     return names
 
 
-def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None, opset: int = 17) -> Path:
+def is_export_folder(folder: Path) -> bool:
+    """Whether `folder` holds an earlier export: the config and the fp32 graph this module writes."""
+    return (folder / CONFIG_FILE).is_file() and (folder / FP32_FILE).is_file()
+
+
+def check_export_folder(output_dir: str | Path, force: bool = False) -> Path:
+    """The folder `export_onnx` may (re)place: a new one, an earlier export, or with `force` any folder.
+
+    Refuses '.' and '..', a file, a path under a file, and a non-empty folder of other files (they would
+    be lost) unless `force`.
+    """
+    target = Path(output_dir)
+    if target.name in ("", ".", ".."):
+        raise InstructEmbedError(f"output {str(output_dir)!r} must name the folder to write, such as runs/minilm-onnx")
+    if target.exists() and not target.is_dir():
+        raise InstructEmbedError(f"output {target} is a file; expected a folder")
+    existing = next((p for p in target.parents if p.exists()), target.parent)
+    if existing.exists() and not existing.is_dir():
+        raise InstructEmbedError(f"cannot create {target}: {existing} is a file, not a folder")
+    if not force and target.is_dir() and any(target.iterdir()) and not is_export_folder(target):
+        raise InstructEmbedError(
+            f"output {target} is a non-empty folder that is not an earlier export (no {CONFIG_FILE} and {FP32_FILE}); "
+            "its files would be lost: choose another folder, or pass --force (force=True) to replace it"
+        )
+    return target
+
+
+def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None, opset: int = 17, *, force: bool = False) -> Path:
     """Write `model.onnx` (and `model_int8.onnx` with `quantize="int8"`), the tokenizer and a config, atomically.
+
+    `output_dir` is replaced whole: it must be new, empty or an earlier export, unless `force`
+    (see `check_export_folder`).
 
     The graph takes `input_ids`, `attention_mask`, `pooling_mask` (the attention mask with each row's
     instruction zeroed) and, for BERT-like models, `token_type_ids`; batch and sequence axes are dynamic.
@@ -51,10 +81,11 @@ def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None,
     """
     if quantize not in (None, "int8"):
         raise InstructEmbedError(f"quantize must be 'int8' or None, got {quantize!r}")
-    target = Path(output_dir)
-    if target.exists() and not target.is_dir():
-        raise InstructEmbedError(f"output {target} is a file; expected a folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = check_export_folder(output_dir, force)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InstructEmbedError(f"cannot create {target.parent}: {exc.strerror or exc}") from None
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         names = _trace(model, staging / FP32_FILE, opset)

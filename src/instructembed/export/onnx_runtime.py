@@ -10,6 +10,7 @@ import numpy as np
 
 from instructembed.engine.batching import EncodeStats, PairTokenizer, encode_in_batches
 from instructembed.engine.inputs import to_pairs
+from instructembed.engine.instructor import check_max_seq_length
 from instructembed.errors import InstructEmbedError
 from instructembed.export.onnx_export import CONFIG_FILE, FORMAT_VERSION
 
@@ -21,7 +22,7 @@ class OnnxInstructor:
     Args:
         path: the export folder.
         onnx_file: "model.onnx", "model_int8.onnx", ...; default: the quantized graph when there is one.
-        device: "cpu" (default) or "cuda" (needs onnxruntime-gpu).
+        device: "cpu" (default) or "cuda" (needs onnxruntime-gpu; without it, an error).
         max_seq_length: a lower token limit than the exported one.
         threads: onnxruntime intra-op threads (default: all cores).
 
@@ -58,7 +59,7 @@ class OnnxInstructor:
         options = ort.SessionOptions()
         if threads:
             options.intra_op_num_threads = threads
-        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device and device.startswith("cuda") else ["CPUExecutionProvider"]
+        providers = _providers(device)
         try:
             self.session = ort.InferenceSession(str(file), options, providers=providers)
         except Exception as exc:
@@ -67,8 +68,10 @@ class OnnxInstructor:
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         limit = int(self.config["max_seq_length"])
-        if max_seq_length is not None and not 1 <= max_seq_length <= limit:
-            raise InstructEmbedError(f"max_seq_length must be between 1 and the exported {limit}, got {max_seq_length}")
+        check_max_seq_length(max_seq_length)
+        least = self.tokenizer.num_special_tokens_to_add() + 1  # the special tokens and one text token
+        if max_seq_length is not None and not least <= max_seq_length <= limit:
+            raise InstructEmbedError(f"max_seq_length must be between {least} and the exported {limit}, got {max_seq_length}")
         self.pair_tokenizer = PairTokenizer(self.tokenizer, max_seq_length or limit, bool(self.config["do_lower_case"]))
         self.model_name_or_path = str(path)
         self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
@@ -135,6 +138,20 @@ class OnnxInstructor:
 
     def encode_corpus(self, texts: Any, instruction: str, **kwargs: Any) -> Any:
         return self.encode(texts, instruction=instruction, **kwargs)
+
+
+def _providers(device: Any) -> list[str]:
+    """onnxruntime's providers for `device`: "cpu" (default), or "cuda" when onnxruntime-gpu can use it."""
+    import onnxruntime as ort
+
+    device = None if device is None else str(device)
+    if device is None or device == "cpu":
+        return ["CPUExecutionProvider"]
+    if device != "cuda" and not (device.startswith("cuda:") and device[5:].isdigit()):
+        raise InstructEmbedError(f"unknown device {device!r} for the ONNX backend: use cpu or cuda")
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        raise InstructEmbedError(f"device {device!r} asked for, but onnxruntime has no CUDA provider here (install onnxruntime-gpu, or use cpu)")
+    return ["CUDAExecutionProvider", "CPUExecutionProvider"]
 
 
 def _convert(array: np.ndarray, to_tensor: bool) -> Any:

@@ -153,6 +153,43 @@ def _validation_message(errors: Sequence[dict]) -> str:
     return f"{_field_path(first.get('loc', ()))}: {first.get('msg')}"
 
 
+class BodyLimit:
+    """ASGI middleware: 413 as soon as a request body passes `limit` bytes, counted while it is read,
+    so a chunked body (no Content-Length) is held to the same limit; the app gets the body replayed."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        length = dict(scope["headers"]).get(b"content-length", b"").decode("latin-1")
+        if length.isdigit() and int(length) > self.limit:
+            return await self._too_large(f"request body of {length} bytes exceeds the limit of {self.limit}")(scope, receive, send)
+        chunks, size = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: let the app see it
+                break
+            size += len(message.get("body", b""))
+            if size > self.limit:
+                return await self._too_large(f"request body exceeds the limit of {self.limit} bytes")(scope, receive, send)
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        whole = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        pending = [whole if message["type"] == "http.request" else message]
+
+        async def replay() -> dict:
+            return pending.pop() if pending else await receive()
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    def _too_large(message: str) -> JSONResponse:
+        return _error_response(413, message, "body_too_large", "invalid_request_error")
+
+
 def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
     """A FastAPI app serving `model` (a torch `Instructor` or an ONNX one) with dynamic batching.
 
@@ -184,21 +221,16 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
     app.state.service = service
     app.state.metrics = metrics
 
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)  # added first, so `observe` counts its 413s
+
     @app.middleware("http")
     async def observe(request: Request, call_next: Callable) -> Response:
-        length = request.headers.get("content-length")
         started = time.perf_counter()
         route = request.url.path
-        if length is not None and length.isdigit() and int(length) > settings.max_body_bytes:
-            response = _error_response(
-                413, f"request body of {length} bytes exceeds the limit of {settings.max_body_bytes}", "body_too_large",
-                "invalid_request_error",
-            )
-        else:
-            try:
-                response = await call_next(request)
-            except Exception:  # a failing request never takes the server down
-                response = _error_response(500, "internal error while embedding", "internal_error", "server_error")
+        try:
+            response = await call_next(request)
+        except Exception:  # a failing request never takes the server down
+            response = _error_response(500, "internal error while embedding", "internal_error", "server_error")
         if route in _KNOWN_ROUTES:
             metrics.requests.labels(route, str(response.status_code)).inc()
             metrics.latency.labels(route).observe(time.perf_counter() - started)
@@ -226,10 +258,18 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
                            headers={"WWW-Authenticate": "Bearer"})
 
     guarded = [Depends(authorize)]
+    source = str(getattr(model, "model_name_or_path", "") or "")
+    # what a client may put in `model`: the id /v1/models lists, or the name or path the model was loaded by
+    served_names = {settings.model_name, source, source.rstrip("/").rsplit("/", 1)[-1]} - {""}
 
     @app.post("/v1/embeddings", response_model=EmbeddingResponse, dependencies=guarded)
     async def embeddings(body: EmbeddingRequest) -> JSONResponse:
         """OpenAI-compatible embeddings; `instruction` (or per-input `{"instruction", "text"}`) is the INSTRUCTOR part."""
+        if body.model is not None and body.model not in served_names:
+            raise ApiError(
+                404, f"model: {body.model!r} is not served here; this server serves {settings.model_name!r} (see /v1/models)",
+                "model_not_found",
+            )
         if body.dimensions is not None and body.dimensions > service.dimension:
             raise ApiError(422, f"dimensions: {body.dimensions} exceeds the model's {service.dimension}", "invalid_dimensions")
         pairs = service.pairs(body.input, body.instruction, "input")

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, field_validator
+from pydantic_core import PydanticCustomError
 
 
 class InstructedText(BaseModel):
@@ -30,11 +31,21 @@ class EmbeddingRequest(BaseModel):
         }
     )
     input: InputItem | list[InputItem]
-    model: str | None = None
+    model: str | None = None  # when given, the served model's id (404 model_not_found otherwise)
     instruction: str | None = None
     encoding_format: Literal["float", "base64"] = "float"
-    dimensions: int | None = Field(default=None, ge=1)
+    dimensions: StrictInt | None = Field(default=None, ge=1)  # strict: `true` and `"8"` are refused
     user: str | None = None
+
+    @field_validator("input", mode="before")
+    @classmethod
+    def _no_token_ids(cls, value: Any) -> Any:
+        """OpenAI also takes token-id arrays; this server embeds text (its own tokenizer places the instruction)."""
+        if isinstance(value, list) and any(isinstance(v, list) or isinstance(v, int) and not isinstance(v, bool) for v in value):
+            raise PydanticCustomError(
+                "token_ids", "token-id arrays are not supported: send text (a string, a list of strings or {instruction, text} objects)"
+            )
+        return value
 
 
 class EmbeddingObject(BaseModel):
