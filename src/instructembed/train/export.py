@@ -84,7 +84,8 @@ def export_model(
         "delta_file": DELTA_FILE,
         "delta_sha256": sha256_of(staging / DELTA_FILE),
         "delta_dtype": dtype,
-        "max_seq_length": config["max_seq_length"],
+        "max_seq_length": load_modules(base)[0].max_seq_length,  # inference keeps the base's limit
+        "trained_max_seq_length": config["max_seq_length"],
         "method": config["method"],
         "instructions": config["instructions"],
     }
@@ -92,6 +93,7 @@ def export_model(
     (staging / "README.md").write_text(model_card(manifest, summary, size_mb, eval_table, recipe))
     # the folder as written must load and give the reference embeddings
     loaded = Instructor(modules=load_adapted_modules(staging, base), device="cpu")
+    loaded.max_seq_length = config["max_seq_length"]  # the reference embeddings used the training limit
     check = loaded.encode(PROBES, normalize_embeddings=True)
     if float((reference * check).sum(axis=1).min()) < 0.9999:
         raise InstructEmbedError("the exported model does not reproduce the trained embeddings")
@@ -108,6 +110,14 @@ def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int) -> n
     return Instructor(modules=modules, device="cpu").encode(PROBES, normalize_embeddings=True)
 
 
+def _contrast_note(config: dict) -> str:
+    share = config.get("contrast_share", -1.0)
+    if share is None or share == 0:
+        return " (same-task)"
+    shown = "in proportion to their count" if share < 0 else f"on {100 * share:.0f}% of the steps"
+    return f" (same-task batches; instruction-contrast group batches {shown})"
+
+
 def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | None, recipe: str | None = None) -> str:
     config = summary["config"]
     metrics = ", ".join(f"{k} {v:.4g}" for k, v in summary.get("final_metrics", {}).items()) or "none logged"
@@ -121,7 +131,8 @@ def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | 
 An INSTRUCTOR-style instruction-following embedding model: **{manifest['base_model']}** plus a learned
 {'LoRA' if config['method'] == 'lora' else 'full'} update ({size_mb:.1f} MB, {manifest['delta_dtype']}),
 applied offline at load time after both checksums are verified. 384-dimensional, mean pooling over the
-text tokens only (the instruction is attended to but not pooled).
+text tokens only (the instruction is attended to but not pooled). Inference uses the base's
+{manifest['max_seq_length']}-token limit (training used {config['max_seq_length']}).
 
 ```python
 from instructembed.engine.adapted_model import load_adapted
@@ -134,7 +145,7 @@ model.encode([["Represent the Science title: ", "3D ActionSLAM"]])
 | | |
 |---|---|
 | base | {manifest['base_model']} (weights sha256 `{manifest['base_sha256'][:16]}…`){trained_on} |
-| data | `{config['train_file']}` (dev: `{config['dev_file']}`), {summary['batches_per_epoch']} same-task batches an epoch |
+| data | `{config['train_file']}` (dev: `{config['dev_file']}`), {summary['batches_per_epoch']} batches an epoch{_contrast_note(config)} |
 | instructions | {config['instructions']} |
 | steps | {summary['steps']} of {summary['planned_steps']} planned, batch {config['batch_size']} triples |
 | loss | bidirectional InfoNCE, cosine / tau = {config['tau']}, hard negatives |
