@@ -20,7 +20,11 @@ def test_default_is_instructembed_mini_and_differs_from_the_base(default_model, 
     ours, base = default_model.encode(PAIRS), base_model.encode(PAIRS)
     assert ours.shape == base.shape == (1, 384)
     assert np.abs(ours - base).max() > 1e-3  # the delta is applied
-    assert float(ours[0] @ base[0]) > 0.8  # ...and tunes the base rather than replacing it
+    # ...and tunes the base rather than replacing it: without an instruction it stays close to the base,
+    # while an instruction now moves it further (the tuned model reads the instruction)
+    plain = ["the plot was thin but the acting was superb"]
+    plain_cosine = float(default_model.encode(plain)[0] @ base_model.encode(plain)[0])
+    assert plain_cosine > 0.8 and float(ours[0] @ base[0]) < plain_cosine
     assert Instructor("instructembed-mini", device="cpu").encode(PAIRS).tolist() == ours.tolist()
     assert Instructor(SHIPPED_MODEL_DIR, device="cpu").encode(PAIRS).tolist() == ours.tolist()
 
