@@ -160,14 +160,7 @@ def tsne_picture(
         ax.set_xticks([]), ax.set_yticks([])
     axes[0].legend(markerscale=3, fontsize=8, loc="best")
     fig.suptitle(f"t-SNE of {task.name} ({len(rows)} test texts)")
-    fig.tight_layout()
-    out_file = Path(out_file)
-    out_file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_file.with_name(f".{out_file.stem}.tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    tmp.replace(out_file)
-    return out_file
+    return save_png(fig, out_file, dpi=110)
 
 
 def steering_picture(
@@ -216,11 +209,18 @@ def steering_picture(
             if col == 0:
                 ax.legend(markerscale=3, fontsize=7, loc="best")
     fig.suptitle(title or f"{task.name}: the same {len(texts)} texts under each instruction")
+    return save_png(fig, out_file, dpi=100)
+
+
+def save_png(fig: Any, out_file: str | Path, dpi: int) -> Path:
+    """Write a matplotlib figure as PNG atomically (temporary file, then rename) and close it."""
+    import matplotlib.pyplot as plt
+
     fig.tight_layout()
     out_file = Path(out_file)
     out_file.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_file.with_name(f".{out_file.stem}.tmp.png")
-    fig.savefig(tmp, dpi=100)
+    fig.savefig(tmp, dpi=dpi)
     plt.close(fig)
     tmp.replace(out_file)
     return out_file

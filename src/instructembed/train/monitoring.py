@@ -78,16 +78,7 @@ class TaskCheck:
         return [task.name for task in self.tasks]
 
     def __call__(self, model: Instructor) -> dict[str, float]:
-        from instructembed.evaluate import evaluate_task
-
-        was_training = model.training
-        model.eval()
-        scores = {
-            task.name: evaluate_task(model, task, self.instructions, max_rows=self.max_rows, batch_size=128).main_score
-            for task in self.tasks
-        }
-        model.train(was_training)
-        return scores
+        return score_tasks(model, self.tasks, self.instructions, self.max_rows)
 
 
 class SteeringCheck:
@@ -116,11 +107,16 @@ class SteeringCheck:
         return [task.name for task in self.tasks]
 
     def __call__(self, model: Instructor) -> dict[str, float]:
-        from instructembed.evaluate import evaluate_task
+        return score_tasks(model, self.tasks, self.instructions, self.max_rows)
 
-        was_training = model.training
-        model.eval()
-        scores = {task.name: evaluate_task(model, task, self.instructions, max_rows=self.max_rows, batch_size=128).main_score
-                  for task in self.tasks}
-        model.train(was_training)
-        return scores
+
+def score_tasks(model: Instructor, tasks: list, instructions, max_rows: int | None) -> dict[str, float]:
+    """Main score of each task, the model in eval mode meanwhile."""
+    from instructembed.evaluate import evaluate_task
+
+    was_training = model.training
+    model.eval()
+    scores = {task.name: evaluate_task(model, task, instructions, max_rows=max_rows, batch_size=128).main_score
+              for task in tasks}
+    model.train(was_training)
+    return scores
