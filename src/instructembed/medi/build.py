@@ -22,6 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from instructembed.errors import InstructEmbedError
+from instructembed.evaluate.result import write_text_atomic
 from instructembed.medi import contrast
 from instructembed.medi.derive import derive_pair_instruction, derive_sni_instruction
 from instructembed.medi.embedding_cache import DEFAULT_CACHE_DIR, CachedEmbedder
@@ -398,7 +399,7 @@ class MediBuilder:
                 pools.append(asdict(report))
             if instructions:
                 config.steering_dir.mkdir(parents=True, exist_ok=True)
-                contrast.write_text_atomic(config.steering_dir / "steering_instructions.json", json.dumps(instructions, indent=1) + "\n")
+                write_text_atomic(config.steering_dir / "steering_instructions.json", json.dumps(instructions, indent=1) + "\n")
                 steering = {"folder": _shown(config.steering_dir), "tasks": sorted(instructions)}
         return train, dev, {"pools": pools, "dev_steering": steering,
                             "train_records": len(train), "dev_records": len(dev)}

@@ -118,7 +118,7 @@ class ContrastGroupBatchSampler:
         largest = max((len(m) for m in self.members), default=1)
         per_batch = max(1, batch_size // largest)
         self.groups_sampler = SameTaskBatchSampler(
-            [task_of[g] for g in self.group_names], per_batch, max(1, min_batch_size // largest) if per_batch > 1 else 1, 0, seed
+            [task_of[g] for g in self.group_names], per_batch, max(1, min_batch_size // largest), 0, seed
         )
         self.groups = self.groups_sampler.groups
 
@@ -179,9 +179,12 @@ class InterleavedBatchSampler:
         self._is_contrast = draws < self.share
         self._count = np.cumsum(self._is_contrast) - self._is_contrast  # contrast steps before each step
 
-    def is_contrast(self, step: int) -> bool:
-        self._extend(step)
-        return bool(self._is_contrast[step])
+    def stream_batches(self, contrast: bool, epoch: int = 0) -> list[list[int]]:
+        """One epoch of one stream's batches (ordinary or contrast), as rows of the whole set; [] if it is empty."""
+        sampler, rows = (self.contrast, self.contrast_rows) if contrast else (self.ordinary, self.ordinary_rows)
+        if sampler is None:
+            return []
+        return [[rows[i] for i in batch] for batch in sampler.epoch_batches(epoch)]
 
     def batch_at(self, step: int) -> tuple[list[int], bool]:
         self._extend(step)

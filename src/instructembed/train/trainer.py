@@ -203,10 +203,8 @@ def prepare_data(config: TrainConfig, tokenizer) -> TrainingData:
     if config.dev_file:
         dev_set = TokenizedTriples(drop_unfit(read_triples(config.dev_file, with_instructions), tokenizer), tokenizer)
         dev_sampler = build_sampler(dev_set.task_ids, dev_set.groups, config, 0, None)
-        if dev_sampler.ordinary is not None:
-            dev_batches = [[dev_sampler.ordinary_rows[i] for i in b] for b in dev_sampler.ordinary.epoch_batches(0)[: config.dev_max_batches]]
-        if dev_sampler.contrast is not None:
-            contrast_dev_batches = [[dev_sampler.contrast_rows[i] for i in b] for b in dev_sampler.contrast.epoch_batches(0)[: config.dev_max_batches]]
+        dev_batches = dev_sampler.stream_batches(contrast=False)[: config.dev_max_batches]
+        contrast_dev_batches = dev_sampler.stream_batches(contrast=True)[: config.dev_max_batches]
     total_steps = config.max_steps or math.ceil(config.epochs * len(sampler))
     return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches, contrast_dev_batches)
 
