@@ -56,6 +56,9 @@ def main() -> int:
             return 2
         with open(source, "rb") as f, gzip.open(out / "medi" / f"{name}.gz", "wb", compresslevel=6) as g:
             shutil.copyfileobj(f, g)
+    steering = Path(args.medi) / "medi.steering"  # the dev steering sets the recipe scores at each evaluation
+    if steering.is_dir():
+        shutil.copytree(steering, out / "medi" / "medi.steering")
 
     for task in EVAL_TASKS:
         if (data_dir() / "eval" / task).exists():

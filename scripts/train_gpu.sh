@@ -24,8 +24,10 @@ if [ -x .venv/bin/python ] && .venv/bin/python -c "import torch" 2>/dev/null; th
 export PYTHONPATH=src${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 CARRY=.cache/gpu-carry
 ARGS=()
+MAIN_ARGS=()
 if [ -d "$CARRY" ]; then  # the packed base / data / STS task (scripts/prepare_gpu_carry.py)
   ARGS+=(--set "base_model=$CARRY/base" --set "train_file=$CARRY/medi/medi.jsonl.gz" --set "dev_file=$CARRY/medi/medi.dev.jsonl.gz")
+  if [ -d "$CARRY/medi/medi.steering" ]; then MAIN_ARGS=(--set "steering_dev_dir=$CARRY/medi/medi.steering"); fi
   if [ -d "$CARRY/shared/data" ]; then export INSTRUCTEMBED_DATA_DIR="$PWD/$CARRY/shared/data"; fi
   if ! "$PY" -c "import pytrec_eval" 2>/dev/null && ls "$CARRY"/wheels/*.whl >/dev/null 2>&1; then
     "$PY" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site "$CARRY"/wheels/*.whl
@@ -50,12 +52,13 @@ trap pack EXIT
   "$PY" -c "import torch, transformers, peft; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'transformers', transformers.__version__, 'peft', peft.__version__)"
 } | tee "$RESULTS/report.txt"
 
-run() {  # name config
+run() {  # name config [more --set arguments]
   local name=$1 config=$2 start=$SECONDS
+  shift 2
   mkdir -p "$RUNS/$name"
-  "$PY" -m instructembed.train --config "$config" --set "output_dir=$RUNS/$name" "${ARGS[@]}" "${EXTRA[@]}" 2>&1 \
+  "$PY" -m instructembed.train --config "$config" --set "output_dir=$RUNS/$name" "${ARGS[@]}" "$@" "${EXTRA[@]}" 2>&1 \
     | tee "$RUNS/$name/train.log"
   echo "$name: $((SECONDS - start)) s wall" | tee -a "$RESULTS/report.txt"
 }
-run main configs/instructembed-mini-gpu.toml
+run main configs/instructembed-mini-gpu.toml "${MAIN_ARGS[@]}"
 run ablation configs/ablation-noinstr-gpu.toml
