@@ -192,3 +192,17 @@ def test_shell_completion_is_offered():
     assert result.exit_code == 0 and "--install-completion" in result.output and "--show-completion" in result.output
     result = runner.invoke(app, ["--show-completion", "bash"], prog_name="instructembed")
     assert result.exit_code == 0 and "complete" in result.output and "instructembed" in result.output
+
+
+# --- 10. --no-normalize gives the raw vectors ----------------------------------------------------
+def test_no_normalize_writes_raw_vectors_in_the_normalized_direction(tmp_path, ok_txt, default_model):
+    raw_out, unit_out = tmp_path / "raw.npy", tmp_path / "unit.npy"
+    for out, flag in [(raw_out, "--no-normalize"), (unit_out, "--normalize")]:
+        code, output = invoke("embed", str(ok_txt), "-o", str(out), "--no-progress", "--instruction", "Represent:", flag)
+        assert code == 0, output
+    raw, unit = np.load(raw_out), np.load(unit_out)
+    assert np.abs(np.linalg.norm(raw, axis=1) - 1).min() > 1e-2  # not unit length: the final Normalize was skipped
+    assert np.abs(np.linalg.norm(unit, axis=1) - 1).max() < 1e-5
+    assert np.abs(raw / np.linalg.norm(raw, axis=1, keepdims=True) - unit).max() < 1e-5
+    want = default_model.encode(["fine", "also fine"], instruction="Represent:", normalize_embeddings=False)
+    assert np.abs(raw - want).max() < 1e-5

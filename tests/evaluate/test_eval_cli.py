@@ -28,7 +28,7 @@ def test_evaluate_writes_results_and_reports_a_broken_task(task_dir, tmp_path):
     out = tmp_path / "res"
     args = ["evaluate", "--data", str(task_dir), "--no-instruction", "-o", str(out), "--cache-dir", str(tmp_path / "c")]
     done = runner.invoke(app, args)
-    assert done.exit_code == 1, done.output  # one task failed, the other was scored
+    assert done.exit_code == 2, done.output  # one task's data is bad (exit 2), the other was scored
     assert "error: task Broken: test.jsonl row 1: missing 'sentence2'" in done.stderr
     result = json.loads((out / "TinySTS.json").read_text())
     assert result["main_metric"] == "cosine_spearman" and 0 < result["main_score"] <= 100

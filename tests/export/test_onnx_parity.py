@@ -39,8 +39,9 @@ def test_fp32_cosine_at_least_0999_on_shared_eval_text(exported, default_model, 
 
 
 def test_int8_cosine_at_least_099_on_shared_eval_text(exported, default_model, sts_sentences):
-    model = Instructor(exported, backend="onnx")  # default file: the int8 graph
-    assert isinstance(model, OnnxInstructor) and model.onnx_file.name == "model_int8.onnx"
+    model = Instructor(exported, backend="onnx-int8")  # an export folder is used as it is
+    assert type(model) is Instructor and model.graph.onnx_file.name == "model_int8.onnx"
+    assert OnnxInstructor(exported).onnx_file.name == "model_int8.onnx"  # the folder's default graph
     got = model.encode(sts_sentences, instruction=STS_INSTRUCTION)
     expected = default_model.encode(sts_sentences, instruction=STS_INSTRUCTION)
     c = cosines(got, expected)

@@ -83,5 +83,33 @@ def test_zero_token_texts_are_empty_texts(server, auth, blank):
     assert response.status_code == 422 and "input 0: text is empty" in error_of(response)["message"]
 
 
+def test_a_lone_surrogate_is_a_422_not_a_500(server, auth):
+    body = b'{"input": ["fine", "broken \\ud800 text"]}'  # JSON allows the escape; no tokenizer takes the character
+    response = httpx.post(f"{server.url}/v1/embeddings", content=body, headers=auth | {"content-type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert error_of(response)["message"] == "input: input 1: text is not valid Unicode (it holds a lone surrogate)"
+
+
+def test_a_body_that_is_not_utf8_is_a_422_in_the_documented_shape(server, auth):  # found by tests/serve/test_fuzz.py
+    response = httpx.post(f"{server.url}/embed", content=b'{"inputs": ["\xff\xfe"]}', headers=auth | {"content-type": "application/json"})
+    assert response.status_code == 422
+    assert error_of(response) == {"message": "body: cannot be decoded (send UTF-8 encoded JSON)", "type": "invalid_request_error",
+                                  "code": "invalid_request_body"}
+
+
+def test_embed_with_normalize_false_returns_the_raw_vectors(server, auth, default_model):
+    texts = ["3D ActionSLAM", "Where do yams store food?"]
+    body = {"inputs": texts, "instruction": "Represent the title:"}
+    raw = np.array(httpx.post(f"{server.url}/embed", json=body | {"normalize": False}, headers=auth).json(), dtype=np.float32)
+    unit = np.array(httpx.post(f"{server.url}/embed", json=body, headers=auth).json(), dtype=np.float32)
+    assert np.abs(np.linalg.norm(raw, axis=1) - 1).min() > 1e-2  # not unit length
+    assert np.abs(raw / np.linalg.norm(raw, axis=1, keepdims=True) - unit).max() < 1e-5  # the same direction
+    want = default_model.encode(texts, instruction="Represent the title:", normalize_embeddings=False)
+    assert np.abs(raw - want).max() < 1e-5
+    openai_style = httpx.post(f"{server.url}/v1/embeddings", json={"input": texts, "instruction": "Represent the title:"}, headers=auth)
+    got = np.array([d["embedding"] for d in openai_style.json()["data"]], dtype=np.float32)
+    assert np.abs(got - unit).max() < 1e-5  # /v1/embeddings still answers the model's own (unit) vectors
+
+
 def test_the_server_survives_all_of_the_above(server, auth):
     assert httpx.post(f"{server.url}/embed", json={"inputs": ["still here"]}, headers=auth).status_code == 200

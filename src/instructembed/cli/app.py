@@ -50,6 +50,8 @@ def _register() -> None:
     from instructembed.cli import medi; medi.register(app)
     from instructembed.cli import train; train.register(app)
     from instructembed.cli import evaluate; evaluate.register(app)
+    from instructembed.cli import index; index.register(app)
+    from instructembed.cli import search; search.register(app)
 
 
 def main() -> None:

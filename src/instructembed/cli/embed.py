@@ -11,10 +11,13 @@ import typer
 from instructembed.errors import InstructEmbedError
 
 
-def _load_model(model: Optional[str], device: Optional[str], max_seq_length: Optional[int] = None):
+BACKEND_HELP = "torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached."
+
+
+def _load_model(model: Optional[str], device: Optional[str], max_seq_length: Optional[int] = None, backend: str = "torch"):
     from instructembed.engine import Instructor
 
-    return Instructor(model, device=device, max_seq_length=max_seq_length)
+    return Instructor(model, device=device, max_seq_length=max_seq_length, backend=backend)
 
 
 def _check_formats(input: Path, output: Path) -> None:
@@ -39,12 +42,20 @@ def embed(
     batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 32,
     chunk_size: Annotated[int, typer.Option(help="Rows read, embedded and written at a time (memory stays flat).")] = 4096,
     max_seq_length: Annotated[Optional[int], typer.Option(help="Token limit; longer texts are truncated and counted.")] = None,
-    normalize: Annotated[bool, typer.Option(help="L2-normalize the embeddings.")] = True,
+    normalize: Annotated[bool, typer.Option(help="Unit-length embeddings; --no-normalize writes the raw pooled/Dense output.")] = True,
     skip_empty: Annotated[bool, typer.Option(help="Skip empty rows instead of failing on them.")] = False,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
+    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "torch",
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    engine: Annotated[str, typer.Option(help="Shards: local (this process) or ray (a Ray cluster); see docs/scale.md.")] = "local",
+    address: Annotated[Optional[str], typer.Option(help="Ray cluster address (`ray start --head` prints it); default: a local cluster.")] = None,
+    workers: Annotated[Optional[int], typer.Option(help="Ray actors, each holding one model (default: one per CPU, or per --gpus-per-worker).")] = None,
+    threads_per_worker: Annotated[int, typer.Option(help="CPU threads (and Ray CPUs) per Ray actor.")] = 1,
+    gpus_per_worker: Annotated[float, typer.Option(help="GPUs per Ray actor (0: CPU actors).")] = 0,
+    keep_text: Annotated[bool, typer.Option(help="Keep the text column in output shards.")] = True,
 ) -> None:
-    """Embed a file of texts, each with an instruction.
+    """Embed a file of texts, each with an instruction; or a folder, glob or file of .parquet/.jsonl
+    shards into a folder of parquet shards (resumable: a rerun skips completed shards).
 
     Examples:
 
@@ -53,14 +64,31 @@ def embed(
       instructembed embed docs.jsonl -o docs.parquet --text-field body --instruction "Represent the document for retrieval:"
 
       instructembed embed mixed.csv -o mixed.jsonl --instruction-field instruction
+
+      instructembed embed docs.jsonl -o docs.npy --backend onnx-int8 --instruction "Represent the document for retrieval:"
+
+      instructembed embed 'corpus/*.parquet' -o vectors/ --engine ray --workers 4 --instruction "Represent the document for retrieval:"
     """
     from instructembed.embedfiles import embed_file
 
     if instruction is not None and instruction_field is not None:
         raise InstructEmbedError("give --instruction or --instruction-field, not both")
+    from instructembed.engine.backends import check_backend
+
+    check_backend(backend)
+    from instructembed.cli.embed_shards import is_shard_job, run_shard_job
+
+    if is_shard_job(input, output, engine):
+        return run_shard_job(
+            input, output, engine=engine, model=model, instruction=instruction, instruction_field=instruction_field,
+            text_field=text_field, id_field=id_field, keep_text=keep_text, batch_size=batch_size, chunk_size=chunk_size,
+            max_seq_length=max_seq_length, normalize=normalize, skip_empty=skip_empty, device=device, backend=backend,
+            progress=progress, address=address, workers=workers, threads_per_worker=threads_per_worker,
+            gpus_per_worker=gpus_per_worker,
+        )
     _check_formats(input, output)  # fail fast, before the model loads
     started = time.perf_counter()
-    encoder = _load_model(model, device, max_seq_length)
+    encoder = _load_model(model, device, max_seq_length, backend)
     report = embed_file(
         encoder, input, output,
         instruction=instruction, instruction_field=instruction_field, text_field=text_field, id_field=id_field,

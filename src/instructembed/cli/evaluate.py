@@ -20,12 +20,13 @@ analyze_app = typer.Typer(
 )
 
 
-def _load_model(spec: Optional[str], device: Optional[str]):
+def _load_model(spec: Optional[str], device: Optional[str], backend: str = "torch", threads: Optional[int] = None):
     """The model, or one line and exit code 2 (through InstructEmbedError) when it cannot be loaded."""
     from instructembed.engine import Instructor
 
     try:
-        return Instructor(None if spec in (None, "default") else spec, device=device)
+        return Instructor(None if spec in (None, "default") else spec, device=device, backend=backend,
+                          threads=threads if backend != "torch" else None)
     except InstructEmbedError as exc:
         raise InstructEmbedError(f"cannot load model {spec or 'default'}: {exc}") from None
     except Exception as exc:  # any loader failure is the user's input problem here
@@ -44,8 +45,8 @@ def _instructions(no_instruction: bool, instructions: Optional[Path]):
     return InstructionSet.default()
 
 
-def _select_tasks(tasks: Optional[list[str]], types: Optional[list[str]], data: Optional[Path], log) -> list:
-    """Task names/folders to run; unreadable folders are reported and left out (the others still run)."""
+def _select_tasks(tasks: Optional[list[str]], types: Optional[list[str]], data: Optional[Path]) -> tuple[list, dict[str, str]]:
+    """Task names/folders to run, and the unreadable ones (name -> one-line error), left out so the others still run."""
     from instructembed.evaluate.task import TASK_TYPES, load_task, task_folders
 
     if types:
@@ -53,22 +54,16 @@ def _select_tasks(tasks: Optional[list[str]], types: Optional[list[str]], data: 
         if unknown:
             raise InstructEmbedError(f"unknown type(s) {', '.join(unknown)} (known: {', '.join(TASK_TYPES)})")
     chosen: list = []
-    if tasks:
-        for name in tasks:
-            try:
-                chosen.append(load_task(name, data))
-            except InstructEmbedError as exc:
-                log(f"error: {exc}")
-    else:
-        for folder in task_folders(data):
-            try:
-                chosen.append(load_task(folder))
-            except InstructEmbedError as exc:
-                log(f"error: {exc}")
+    unreadable: dict[str, str] = {}
+    for item in tasks or task_folders(data):
+        try:
+            chosen.append(load_task(item, data) if tasks else load_task(item))
+        except InstructEmbedError as exc:
+            unreadable[str(item)] = str(exc)
     if types:
         chosen = [t for t in chosen if t.type in types]
     order = list(TASK_TYPES)
-    return sorted(chosen, key=lambda t: (order.index(t.type), t.name)) if not tasks else chosen
+    return (sorted(chosen, key=lambda t: (order.index(t.type), t.name)) if not tasks else chosen), unreadable
 
 
 def evaluate(
@@ -85,9 +80,13 @@ def evaluate(
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Neither read nor write the embedding cache.")] = False,
     resume: Annotated[bool, typer.Option(help="Skip tasks whose result for this model is already in the folder.")] = True,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
-    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch (1 is fastest on a busy, shared CPU).")] = None,
+    threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch or onnxruntime (1 is fastest on a busy, shared CPU).")] = None,
+    backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached.")] = "torch",
 ) -> None:
     """Score a model on evaluation tasks as MTEB does; write one JSON per task and a markdown report.
+
+    Exit code 0: every task scored; 2: a task folder, its meta.json or its rows are unreadable or invalid
+    (each named in one line on stderr; the other tasks still run); 1: a task failed unexpectedly.
 
     Examples:
 
@@ -98,6 +97,8 @@ def evaluate(
       instructembed evaluate --tasks STSBenchmark --tasks SciFact --no-instruction -o results/plain
 
       instructembed evaluate --tasks path/to/MyTask --instructions my_instructions.json -o results/mine
+
+      instructembed evaluate --types STS --backend onnx-int8 -o results/minilm-int8
     """
     import sys
 
@@ -106,25 +107,32 @@ def evaluate(
     from instructembed.evaluate.result import write_text_atomic
     from instructembed.evaluate.runner import write_run_info
 
+    from instructembed.engine.backends import check_backend
+
     log = lambda m: typer.echo(m, err=True)  # noqa: E731
+    check_backend(backend)
     instruction_set = _instructions(no_instruction, instructions)
-    selected = _select_tasks(tasks, types, data, log)
-    failed_loading = (len(tasks) - len(selected)) if tasks else 0
+    selected, unreadable = _select_tasks(tasks, types, data)
+    if not selected and len(unreadable) == 1:  # the one task asked for is unreadable: its error is the answer
+        raise InstructEmbedError(next(iter(unreadable.values())))
+    for message in unreadable.values():
+        log(f"error: {message}")
     if not selected:
         raise InstructEmbedError("no task to run (check --tasks / --types / --data)")
     if threads is not None:
         import torch
 
         torch.set_num_threads(max(1, threads))
-    loaded = _load_model(model, device)
+    loaded = _load_model(model, device, backend, threads)
     cache = None if no_cache else EmbeddingCache(cache_dir)
     started = time.perf_counter()
     run = run_suite(loaded, selected, instruction_set, output, cache, max_rows=max_rows, batch_size=batch_size,
                     resume=resume, show_progress=sys.stderr.isatty(), log=log)
     info = {
         "model": model or "default",
+        "backend": backend,
         "instructions": instruction_set.source,
-        "tasks": f"{len(run.results)} scored, {len(run.failures) + failed_loading} failed",
+        "tasks": f"{len(run.results)} scored, {len(run.failures) + len(unreadable)} failed",
         "wall time (s)": f"{time.perf_counter() - started:.0f}",
         "date (UTC)": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, {_torch_threads()} torch threads, device {getattr(loaded, 'device', 'cpu')}",
@@ -132,11 +140,13 @@ def evaluate(
     if max_rows is not None:
         info["max rows per task"] = max_rows
     write_run_info(Path(output), info)
-    report = render_report(run.results, f"Evaluation of {model or 'default'}", info, run.failures)
+    report = render_report(run.results, f"Evaluation of {model or 'default'}", info, unreadable | run.failures)
     write_text_atomic(Path(output) / "report.md", report)
     typer.echo(report)
-    if run.failures or failed_loading:
+    if run.crashed:  # an unexpected failure inside a task: a bug to report
         raise typer.Exit(1)
+    if run.failures or unreadable:  # bad task data (folder, meta.json, rows): the user's to fix
+        raise typer.Exit(2)
 
 
 def _torch_threads() -> int:

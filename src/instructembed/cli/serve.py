@@ -14,7 +14,7 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for all).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     api_key: Annotated[Optional[str], typer.Option(envvar="INSTRUCTEMBED_API_KEY", help="Require 'Authorization: Bearer KEY' (also from INSTRUCTEMBED_API_KEY).", show_default=False)] = None,
-    backend: Annotated[str, typer.Option(help="torch, or onnx for a folder written by `instructembed export`.")] = "torch",
+    backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached; an export folder is used as is.")] = "torch",
     model_name: Annotated[Optional[str], typer.Option(help="Model id reported to clients (default: the folder name).")] = None,
     max_batch_tokens: Annotated[int, typer.Option(help="Padded tokens per forward pass (the dynamic-batching budget).")] = 8192,
     max_queue_rows: Annotated[int, typer.Option(help="Inputs allowed to wait; beyond it requests get 503 + Retry-After.")] = 4096,
@@ -23,6 +23,7 @@ def serve(
     max_seq_length: Annotated[Optional[int], typer.Option(help="Token limit; longer inputs are truncated.")] = None,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+    index: Annotated[Optional[str], typer.Option(help="Also serve POST /search over this index (from `instructembed index build`, same model).", show_default=False)] = None,
 ) -> None:
     """Serve embeddings over HTTP: OpenAI-compatible /v1/embeddings with per-input instructions.
 
@@ -32,7 +33,11 @@ def serve(
 
       INSTRUCTEMBED_API_KEY=secret instructembed serve -m hkunlp/instructor-large --host 0.0.0.0
 
+      instructembed serve --backend onnx-int8                       # the default model, exported once and cached
+
       instructembed serve -m runs/minilm-onnx --backend onnx
+
+      instructembed serve --index corpus.index                      # adds POST /search
 
     Then:
 
@@ -51,13 +56,21 @@ def serve(
         api_key=api_key or None, max_batch_tokens=max_batch_tokens, max_queue_rows=max_queue_rows,
         max_inputs=max_inputs, max_chars=max_chars,
     )  # validated before the model loads
+    loaded_index = None
+    if index is not None:
+        from instructembed.search import Index
+
+        loaded_index = Index.load(index)
     encoder = Instructor(model, device=device, backend=backend, max_seq_length=max_seq_length)
+    if loaded_index is not None:
+        loaded_index.check_model(encoder)  # another model's index: a one-line error, no server
     typer.echo(
         f"serving {settings.model_name} ({encoder.get_sentence_embedding_dimension()}-d, {backend}) on http://{host}:{port}"
-        + (" (API key required)" if settings.api_key else ""),
+        + (" (API key required)" if settings.api_key else "")
+        + (f", /search over {len(loaded_index)} rows" if loaded_index is not None else ""),
         err=True,
     )
-    uvicorn.run(create_app(encoder, settings), host=host, port=port, log_level=log_level)
+    uvicorn.run(create_app(encoder, settings, index=loaded_index), host=host, port=port, log_level=log_level)
 
 
 def register(app: typer.Typer) -> None:

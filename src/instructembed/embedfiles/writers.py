@@ -35,10 +35,11 @@ class EmbeddingWriter:
     """Collects chunks into a temporary file beside the target; `commit()` renames it into place.
 
     Used as a context manager: leaving the block with an error removes the temporary file, so a
-    failed run never leaves a partial output behind.
+    failed run never leaves a partial output behind. `with_text=False` leaves the text out; a
+    `dimension` lets a parquet file with no rows be written (its schema needs the vector size).
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, with_text: bool = True, dimension: int | None = None) -> None:
         self.path = Path(path)
         check_output_path(self.path)
         self.format = self.path.suffix.lower()
@@ -49,7 +50,8 @@ class EmbeddingWriter:
         os.close(fd)
         self._tmp = Path(tmp)
         self._rows = 0
-        self._dim: int | None = None
+        self._dim: int | None = dimension
+        self._with_text = with_text
         self._parquet = None
         self._file = open(self._tmp, "wb")
 
@@ -61,24 +63,35 @@ class EmbeddingWriter:
         elif self.format == ".jsonl":
             for rid, text, vector in zip(ids, texts, embeddings):
                 line = {"id": rid, "text": text, "embedding": [round(float(x), 7) for x in vector]}
+                if not self._with_text:
+                    del line["text"]
                 self._file.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
         else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table = pa.table(
-                {
-                    "id": pa.array(ids, pa.string()),
-                    "text": pa.array(texts, pa.string()),
-                    "embedding": pa.FixedSizeListArray.from_arrays(pa.array(embeddings.reshape(-1)), self._dim),
-                }
-            )
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self._file, table.schema)
-            self._parquet.write_table(table)
+            self._write_parquet(self._table(ids, texts, embeddings))
         self._rows += len(ids)
 
+    def _table(self, ids: list[str], texts: list[str], embeddings: np.ndarray):
+        import pyarrow as pa
+
+        columns = {"id": pa.array(ids, pa.string())}
+        if self._with_text:
+            columns["text"] = pa.array(texts, pa.string())
+        flat = pa.array(embeddings.reshape(-1), pa.float32())
+        columns["embedding"] = pa.FixedSizeListArray.from_arrays(flat, self._dim)
+        return pa.table(columns)
+
+    def _write_parquet(self, table) -> None:
+        import pyarrow.parquet as pq
+
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(self._file, table.schema)
+        self._parquet.write_table(table)
+
     def commit(self) -> Path:
+        if self.format == ".parquet" and self._parquet is None:
+            if self._dim is None:
+                raise InstructEmbedError("no rows to write")
+            self._write_parquet(self._table([], [], np.zeros((0, self._dim), np.float32)))  # the schema alone
         if self._parquet is not None:
             self._parquet.close()
         self._file.close()
@@ -92,8 +105,6 @@ class EmbeddingWriter:
                     shutil.copyfileobj(raw, out, 1 << 20)
             self._tmp.unlink()
             self._tmp = final
-        elif self.format == ".parquet" and self._parquet is None:
-            raise InstructEmbedError("no rows to write")
         os.replace(self._tmp, self.path)
         return self.path
 

@@ -64,7 +64,8 @@ class PairTokenizer:
             self._instruction_lengths[instruction] = len(ids) - (1 if ids and ids[-1] in self._special_ids else 0)
         return self._instruction_lengths[instruction]
 
-    def tokenize(self, pairs: Sequence[Pair]) -> TokenizedPairs:
+    def tokenize(self, pairs: Sequence[Pair], first_index: int = 0) -> TokenizedPairs:
+        """Token ids of each pair; an error names its row as `input {first_index + i}` (for pairs tokenized in parts)."""
         texts, instructions, bare = [], [], []
         for instruction, text in pairs:
             if self.do_lower_case:
@@ -77,17 +78,19 @@ class PairTokenizer:
         at_limit = [i for i, row in enumerate(ids) if len(row) >= limit]
         truncated = 0
         if at_limit:
-            full = self.tokenizer([texts[i] for i in at_limit], truncation=False, verbose=False)["input_ids"]
-            truncated = sum(len(row) > limit for row in full)
+            # one token past the limit tells a cut row from one that fits exactly, without building
+            # every long text's full id list (a 2,048-row request of long texts: millions of ints)
+            longer = self.tokenizer([texts[i] for i in at_limit], truncation=True, max_length=limit + 1, verbose=False)["input_ids"]
+            truncated = sum(len(row) > limit for row in longer)
         lengths = [self.instruction_length(instruction) for instruction in instructions]
         for i, (row, n) in enumerate(zip(ids, lengths)):
             no_text = n >= len(row) - 1 if n else all(t in self._special_ids for t in row)
             if no_text and not self.tokenizer(bare[i], add_special_tokens=False, verbose=False)["input_ids"]:
                 # text the tokenizer drops entirely is empty text, whatever `is_blank` let through
-                raise InstructEmbedError(f"input {i}: text is empty (it has no tokens)")
+                raise InstructEmbedError(f"input {first_index + i}: text is empty (it has no tokens)")
             if no_text and n:
                 raise InstructEmbedError(
-                    f"input {i}: the instruction takes {n} of the {limit} tokens allowed (max_seq_length), "
+                    f"input {first_index + i}: the instruction takes {n} of the {limit} tokens allowed (max_seq_length), "
                     "leaving no room for the text"
                 )
         return TokenizedPairs(ids, lengths, truncated)

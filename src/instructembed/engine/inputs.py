@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 from instructembed.errors import InstructEmbedError
 
 Pair = tuple[str, str]
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def to_pairs(inputs: Any, instruction: str | None = None) -> tuple[list[Pair], bool]:
@@ -55,6 +57,9 @@ def _row(item: Any, index: int, default_instruction: str | None) -> Pair:
         raise InstructEmbedError(f"input {index}: text must be a string, got {type(text).__name__}")
     if is_blank(text):
         raise InstructEmbedError(f"input {index}: text is empty or whitespace only")
+    for part, value in (("instruction", instruction), ("text", text)):
+        if not value.isascii() and _LONE_SURROGATE.search(value):  # JSON allows "\ud800"; no tokenizer does
+            raise InstructEmbedError(f"input {index}: {part} is not valid Unicode (it holds a lone surrogate)")
     return instruction.strip(), text.strip()
 
 

@@ -130,10 +130,13 @@ def evaluate_task(
 
 @dataclass
 class SuiteRun:
-    """What a suite run did: results by task, failures (task -> one-line message), wall time."""
+    """What a suite run did: results by task, failures (task -> one-line message), wall time.
+
+    `crashed` names the failures that were not InstructEmbedError (bad data or bad input) but a bug."""
 
     results: dict[str, TaskResult] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
+    crashed: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
 
@@ -187,6 +190,7 @@ def run_suite(
             log(f"error: {message}")
         except Exception as exc:  # a bug or bad data deep in one task must not stop the others
             run.failures[label] = f"task {label}: {type(exc).__name__}: {exc}"
+            run.crashed.append(label)
             log(f"error: task {label}: {type(exc).__name__}: {exc}")
     run.seconds = time.perf_counter() - started
     if run.failures:

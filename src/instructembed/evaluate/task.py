@@ -150,6 +150,8 @@ def load_task(name_or_path: str | Path, root: str | Path | None = None) -> Task:
     path = Path(name_or_path)
     if (path / "meta.json").is_file():
         return _task_from_folder(path)
+    if path.is_dir() and (path.is_absolute() or "/" in str(name_or_path)):  # a folder, not a task name
+        raise _fail(str(name_or_path), f"{path} has no meta.json (a task folder needs one: see docs/evaluation.md)")
     for folder in task_folders(root):
         if _folder_task_name(folder) == str(name_or_path) or folder.name == str(name_or_path):
             return _task_from_folder(folder)
@@ -193,11 +195,16 @@ def _task_from_folder(folder: Path) -> Task:
         raise _fail(label, f"cannot read {folder / 'meta.json'}: {exc}") from None
     if not isinstance(meta, dict):
         raise _fail(label, "meta.json must hold a JSON object")
+    for key in ("name", "main_score", "mteb_name"):
+        if meta.get(key) is not None and not isinstance(meta[key], str):
+            raise _fail(label, f"meta.json: {key!r} must be a string, got {type(meta[key]).__name__}")
     name = _folder_task_name(folder, meta)
     task_type = meta.get("type")
     if task_type not in ROW_SCHEMAS:
         raise _fail(name, f"unknown type {task_type!r} (known: {', '.join(TASK_TYPES)})")
     splits = meta.get("eval_splits") or ["test"]
+    if not isinstance(splits, list) or not all(isinstance(split, str) and split for split in splits):
+        raise _fail(name, f"meta.json: 'eval_splits' must be a list of split names, got {splits!r}")
     return Task(
         name=name,
         type=task_type,

@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,11 +67,14 @@ def check_export_folder(output_dir: str | Path, force: bool = False) -> Path:
     return target
 
 
-def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None, opset: int = 17, *, force: bool = False) -> Path:
+def export_onnx(
+    model: Any, output_dir: str | Path, quantize: str | None = None, opset: int = 17, *,
+    force: bool = False, on_step: Callable[[str], None] | None = None,
+) -> Path:
     """Write `model.onnx` (and `model_int8.onnx` with `quantize="int8"`), the tokenizer and a config, atomically.
 
     `output_dir` is replaced whole: it must be new, empty or an earlier export, unless `force`
-    (see `check_export_folder`).
+    (see `check_export_folder`). `on_step` is called with "trace", "int8" and "save" as each step begins.
 
     The graph takes `input_ids`, `attention_mask`, `pooling_mask` (the attention mask with each row's
     instruction zeroed) and, for BERT-like models, `token_type_ids`; batch and sequence axes are dynamic.
@@ -86,15 +90,19 @@ def export_onnx(model: Any, output_dir: str | Path, quantize: str | None = None,
         target.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InstructEmbedError(f"cannot create {target.parent}: {exc.strerror or exc}") from None
+    step = on_step or (lambda name: None)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
+        step("trace")
         names = _trace(model, staging / FP32_FILE, opset)
         files = {"fp32": FP32_FILE}
         if quantize == "int8":
-            from instructembed.export.quantize import quantize_int8
+            from instructembed.export.quantize import calibration_feeds, quantize_int8
 
-            quantize_int8(staging / FP32_FILE, staging / INT8_FILE)
+            step("int8")
+            quantize_int8(staging / FP32_FILE, staging / INT8_FILE, calibration=calibration_feeds(model, names))
             files["int8"] = INT8_FILE
+        step("save")
         model.tokenizer.save_pretrained(str(staging))
         config = {
             "format_version": FORMAT_VERSION,

@@ -1,42 +1,206 @@
-"""int8 dynamic quantization (weights per output channel, activations at run time) with onnxruntime."""
+"""int8 dynamic quantization (weights per output channel, activations at run time) with onnxruntime.
+
+Which MatMuls stay in float was chosen by measurement (scripts/int8_accuracy.py, figures in
+docs/performance.md): the FFN down-projections (`down_projections`) take post-GELU values with long tails
+that 8-bit dynamic ranges lose, and the attention output projections (`attention_outputs`) feed the
+residual stream directly; keeping both in float is what lifts the worst-row cosine to torch above 0.99.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import onnx
 
 from instructembed.errors import InstructEmbedError
 
 
-def down_projections(model: onnx.ModelProto) -> list[str]:
-    """MatMul nodes whose constant weight maps a wider input to a narrower output (FFN `wo`, BERT `output.dense`).
-
-    Their inputs are post-activation (GELU/ReLU) values with long tails; 8-bit dynamic ranges lose them,
-    so these few layers stay in float. On all-MiniLM-L6-v2 this lifts the worst-row cosine to torch
-    from 0.988 to 0.994 on STSBenchmark sentences.
-    """
+def weight_matmuls(model: onnx.ModelProto) -> list[tuple[str, tuple[int, ...]]]:
+    """(name, weight shape) of every MatMul with a constant 2-D weight, in graph order."""
     shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
-    names = []
+    return [
+        (node.name, shapes[node.input[1]])
+        for node in model.graph.node
+        if node.op_type == "MatMul" and node.input[1] in shapes and len(shapes[node.input[1]]) == 2
+    ]
+
+
+def down_projections(model: onnx.ModelProto) -> list[str]:
+    """MatMul nodes whose constant weight maps a wider input to a narrower output (FFN `wo`, BERT `output.dense`)."""
+    return [name for name, (rows, cols) in weight_matmuls(model) if rows > cols]
+
+
+def attention_outputs(model: onnx.ModelProto) -> list[str]:
+    """The square MatMul that follows each run of square ones (q, k, v, then the attention output `o`).
+
+    Found by structure: in every encoder block the square projections come as q, k, v, o before the
+    FFN's widening MatMul, so the last square MatMul before a widening one is `o`.
+    """
+    found, matmuls = [], weight_matmuls(model)
+    for (name, (rows, cols)), (_, (next_rows, next_cols)) in zip(matmuls, matmuls[1:]):
+        if rows == cols and next_cols > next_rows:
+            found.append(name)
+    return found
+
+
+def widening_matmuls(model: onnx.ModelProto) -> list[str]:
+    """MatMul nodes whose constant weight maps a narrower input to a wider output (the FFN up-projections)."""
+    return [name for name, (rows, cols) in weight_matmuls(model) if rows < cols]
+
+
+def float_nodes(model: onnx.ModelProto) -> list[str]:
+    """The MatMuls `quantize_int8` keeps in float by default: the FFN down-projections."""
+    return down_projections(model)
+
+
+# Texts whose activations locate each MatMul's outlier input channels (they are the same channels for any
+# input: a property of the weights, so a few varied texts suffice).
+CALIBRATION_PAIRS = [
+    ("Represent the Science title:", "3D ActionSLAM: wearable person tracking in multi-floor environments"),
+    ("Represent the Wikipedia question for retrieving supporting documents:", "where is the food stored in a yam plant?"),
+    ("Represent the review for classifying sentiment:", "A great movie with a terrible ending, but the actors were fine."),
+    ("Represent the Tweet for classifying sentiment:", "omg cant believe its monday again lol #fail"),
+    ("", "The cat sat on the mat while the dog slept by the fire."),
+    ("Represent the Scientific document for retrieval:", "Quantum computers use qubits to represent information. "
+     "Superposition and entanglement let some algorithms run exponentially faster than any known classical method, "
+     "although error correction remains the central obstacle to building large machines that are useful in practice."),
+    ("Represent the bank purpose for classifying:", "I was charged twice for the same card payment, please refund one."),
+    ("Represent the financial statement:", "Revenue rose 12% to $4.1 billion in the third quarter, beating estimates."),
+]
+
+
+def calibration_feeds(model: Any, input_names: Sequence[str]) -> list[dict[str, np.ndarray]]:
+    """One graph feed per calibration pair (unpadded), tokenized by `model` (an `Instructor`)."""
+    feeds = []
+    for pair in CALIBRATION_PAIRS:
+        features = model.tokenize([list(pair)])
+        feeds.append({name: features[name].numpy() for name in input_names})
+    return feeds
+
+
+def channel_maxima(model: onnx.ModelProto, tensors: Sequence[str], feeds: Sequence[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """max |x| per channel (last axis) of each named tensor over the feeds, from the fp32 graph in onnxruntime."""
+    import onnxruntime as ort
+
+    probe = onnx.ModelProto()
+    probe.CopyFrom(model)
+    del probe.graph.output[:]
+    probe.graph.output.extend(onnx.helper.make_tensor_value_info(t, onnx.TensorProto.FLOAT, None) for t in tensors)
+    session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
+    maxima: dict[str, np.ndarray] = {}
+    for feed in feeds:
+        for name, value in zip(tensors, session.run(None, feed)):
+            m = np.abs(value.reshape(-1, value.shape[-1])).max(axis=0)
+            maxima[name] = np.maximum(maxima[name], m) if name in maxima else m
+    return maxima
+
+
+def split_outlier_channels(model: onnx.ModelProto, channels: dict[str, Sequence[int]]) -> list[str]:
+    """Rewrite each MatMul `Y = X @ W` named in `channels` as `(X * mask) @ W' + X[..., outliers] @ W[outliers]`.
+
+    `mask` zeroes the outlier input channels and `W'` is `W` with their rows zeroed, so the sum is exact
+    in float; the bulk MatMul keeps the original node's name (it is quantized as before) over an input
+    whose dynamic range no longer stretches to the outliers, while the thin outlier MatMul stays float.
+    MatMuls reading the same input (q, k, v) share its masked copy and outlier slice. Returns the names of
+    the new nodes that must stay float.
+    """
+    from onnx import helper, numpy_helper
+
+    weights = {init.name: init for init in model.graph.initializer}
+    nodes, keep_float, shared = [], [], {}
     for node in model.graph.node:
-        if node.op_type == "MatMul" and node.input[1] in shapes:
-            dims = shapes[node.input[1]]
-            if len(dims) == 2 and dims[0] > dims[1]:
-                names.append(node.name)
-    return names
+        if node.name not in channels:
+            nodes.append(node)
+            continue
+        x, w_name = node.input
+        w = numpy_helper.to_array(weights[w_name]).copy()
+        outliers = sorted(int(c) for c in channels[node.name])
+        key = (x, tuple(outliers))
+        if key not in shared:  # the masked input and the outlier slice, once per input tensor
+            tag = f"{x.strip('/').replace('/', '_')}_split{len(shared)}"
+            mask = np.ones(w.shape[0], dtype=w.dtype)
+            mask[outliers] = 0
+            model.graph.initializer.extend([numpy_helper.from_array(mask, f"{tag}_mask"),
+                                            numpy_helper.from_array(np.array(outliers, dtype=np.int64), f"{tag}_idx")])
+            new = [helper.make_node("Mul", [x, f"{tag}_mask"], [f"{tag}_bulk"], name=f"{tag}_mask_mul"),
+                   helper.make_node("Gather", [x, f"{tag}_idx"], [f"{tag}_outliers"], name=f"{tag}_gather", axis=-1)]
+            nodes.extend(new)
+            keep_float += [n.name for n in new]
+            shared[key] = (f"{tag}_bulk", f"{tag}_outliers")
+        bulk_x, outlier_x = shared[key]
+        tag = node.name.strip("/").replace("/", "_")
+        outlier_w = w[outliers].copy()
+        w[outliers] = 0  # no influence on the bulk weights' per-channel scales
+        model.graph.initializer.extend([numpy_helper.from_array(w, f"{tag}_bulk_w"), numpy_helper.from_array(outlier_w, f"{tag}_out_w")])
+        new = [
+            helper.make_node("MatMul", [bulk_x, f"{tag}_bulk_w"], [f"{tag}_bulk_y"], name=node.name),
+            helper.make_node("MatMul", [outlier_x, f"{tag}_out_w"], [f"{tag}_out_y"], name=f"{node.name}_outliers"),
+            helper.make_node("Add", [f"{tag}_bulk_y", f"{tag}_out_y"], list(node.output), name=f"{node.name}_sum"),
+        ]
+        nodes.extend(new)
+        keep_float += [n.name for n in new if n.name != node.name]
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    used = {i for n in model.graph.node for i in n.input}
+    kept = [init for init in model.graph.initializer if init.name in used]
+    del model.graph.initializer[:]
+    model.graph.initializer.extend(kept)
+    return keep_float
 
 
-def quantize_int8(source: str | Path, target: str | Path) -> Path:
-    """Write an int8 copy of `source`: MatMul weights (per channel) and embedding tables quantized, activations dynamically."""
+def quantize_int8(
+    source: str | Path,
+    target: str | Path,
+    *,
+    calibration: Sequence[dict[str, np.ndarray]] | None = None,
+    split: Sequence[str] | None = None,
+    outliers: int = 8,
+    keep_float: Sequence[str] | None = None,
+    per_channel: bool = True,
+    reduce_range: bool = False,
+    embeddings: bool = False,
+) -> Path:
+    """Write an int8 copy of `source`: MatMul weights per channel, activations dynamically.
+
+    Args:
+        calibration: graph feeds (`calibration_feeds`) that locate outlier input channels; without them no
+            MatMul is split.
+        split: the MatMuls whose `outliers` largest input channels stay float (`split_outlier_channels`);
+            default: the FFN up-projections.
+        keep_float: MatMuls left wholly in float; default: `float_nodes` (the FFN down-projections).
+        embeddings: also quantize the embedding tables (Gather); off by default: it costs accuracy, no speed.
+    """
+    import tempfile
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    root = logging.getLogger()
+    level = root.level
     try:
-        keep_float = down_projections(onnx.load(str(source), load_external_data=False))
-        quantize_dynamic(
-            str(source), str(target), per_channel=True, weight_type=QuantType.QInt8,
-            op_types_to_quantize=["MatMul", "Gather"], nodes_to_exclude=keep_float,
-            extra_options={"MatMulConstBOnly": True},  # attention's activation x activation products stay float
-        )
+        model = onnx.load(str(source))
+        float_names = list(float_nodes(model) if keep_float is None else keep_float)
+        source_file = Path(source)
+        with tempfile.TemporaryDirectory(dir=Path(target).parent) as tmp:
+            if calibration and outliers > 0:
+                chosen = widening_matmuls(model) if split is None else list(split)
+                inputs = {n.name: n.input[0] for n in model.graph.node if n.name in chosen}
+                maxima = channel_maxima(model, list(inputs.values()), calibration)
+                channels = {name: np.argsort(-maxima[tensor])[:outliers].tolist() for name, tensor in inputs.items()}
+                float_names += split_outlier_channels(model, channels)
+                source_file = Path(tmp) / "split.onnx"
+                onnx.save(model, str(source_file))
+            root.setLevel(logging.ERROR)  # onnxruntime's advice to pre-process, logged on the root logger each time
+            quantize_dynamic(
+                str(source_file), str(target), per_channel=per_channel, reduce_range=reduce_range, weight_type=QuantType.QInt8,
+                op_types_to_quantize=["MatMul", "Gather"] if embeddings else ["MatMul"], nodes_to_exclude=float_names,
+                extra_options={"MatMulConstBOnly": True},  # attention's activation x activation products stay float
+            )
     except Exception as exc:
         raise InstructEmbedError(f"int8 quantization failed: {type(exc).__name__}: {str(exc).strip().splitlines()[0]}") from None
+    finally:
+        root.setLevel(level)
     return Path(target)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hmac
 import threading
 import time
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -21,6 +22,8 @@ from instructembed.engine.batching import TokenizedPairs
 from instructembed.engine.inputs import Pair, to_pairs
 from instructembed.errors import InstructEmbedError
 from instructembed.serve.batcher import BatchForward, DynamicBatcher, QueueFull
+from instructembed.serve.disconnect import CancelOnDisconnect
+from instructembed.serve.memory import ReleaseMemoryWhenIdle
 from instructembed.serve.metrics import ServerMetrics
 from instructembed.serve.schemas import (
     EmbeddingRequest,
@@ -34,7 +37,11 @@ from instructembed.serve.schemas import (
 )
 from instructembed.serve.settings import ServerSettings
 
-_INLINE_TOKENIZE_ROWS = 64  # larger requests tokenize off the event loop
+# A request within both limits tokenizes on the event loop; a larger one off it, in parts within them,
+# so a small request never waits behind a whole big one for the tokenizer, and a cancelled one stops
+# between parts.
+_INLINE_TOKENIZE_ROWS = 64
+_INLINE_TOKENIZE_CHARS = 100_000
 
 
 class ApiError(Exception):
@@ -71,7 +78,12 @@ class EmbeddingService:
     def __init__(self, model: Any, settings: ServerSettings, metrics: ServerMetrics) -> None:
         self.model, self.settings, self.metrics = model, settings, metrics
         self.dimension = int(model.get_sentence_embedding_dimension())
-        self.batcher = DynamicBatcher(batch_forward_for(model), settings.max_batch_tokens, settings.max_queue_rows, metrics)
+        # a torch model runs without its final Normalize, so `normalize: false` can be honoured; `embed`
+        # applies it per request (an ONNX graph has it inside: its output is final)
+        self.raw = getattr(model, "graph", None) is None and hasattr(model, "forward_features")
+        self.normalizes = bool(getattr(model, "ends_in_normalize", True))
+        forward = functools.partial(model.embed_token_rows, normalize=False) if self.raw else batch_forward_for(model)
+        self.batcher = DynamicBatcher(forward, settings.max_batch_tokens, settings.max_queue_rows, metrics)
         self._tokenizer_lock = threading.Lock()  # HF fast tokenizers must not be entered by two threads at once
 
     def pairs(self, inputs: InputItem | Sequence[InputItem], instruction: str | None, field: str) -> list[Pair]:
@@ -93,17 +105,37 @@ class EmbeddingService:
                 )
         return pairs
 
-    def _tokenize(self, pairs: list[Pair]) -> TokenizedPairs:
+    def _tokenize(self, pairs: list[Pair], first_index: int = 0) -> TokenizedPairs:
         with self._tokenizer_lock:
-            return self.model.pair_tokenizer.tokenize(pairs)
+            return self.model.pair_tokenizer.tokenize(pairs, first_index)
 
-    async def embed(self, pairs: list[Pair], field: str) -> tuple[np.ndarray, int, int]:
-        """(rows, dim) embeddings as the model gives them, real token count, truncated row count."""
+    async def _tokenize_in_parts(self, pairs: list[Pair]) -> TokenizedPairs:
+        parts, begin, chars = [], 0, 0
+        for end, (instruction, text) in enumerate(pairs, 1):
+            chars += len(instruction) + len(text)
+            if end == len(pairs) or end - begin == _INLINE_TOKENIZE_ROWS or chars >= _INLINE_TOKENIZE_CHARS:
+                parts.append((begin, end))
+                begin, chars = end, 0
+        if len(parts) == 1:
+            return self._tokenize(pairs)
+        whole = TokenizedPairs([], [], 0)
+        for begin, end in parts:
+            part = await run_in_threadpool(self._tokenize, pairs[begin:end], begin)
+            whole.input_ids += part.input_ids
+            whole.instruction_lengths += part.instruction_lengths
+            whole.truncated += part.truncated
+        return whole
+
+    async def embed(self, pairs: list[Pair], field: str, normalize: bool | None = None) -> tuple[np.ndarray, int, int]:
+        """(rows, dim) embeddings, real token count, truncated row count. The embeddings are as the model
+        gives them (`normalize=None`), unit length (`True`) or the raw output before a final Normalize (`False`)."""
+        if normalize is False and self.normalizes and not self.raw:
+            raise ApiError(
+                422, "normalize: this model's ONNX graph ends in Normalize, so raw vectors are not available "
+                "(send normalize=true, or serve the model with --backend torch)", "normalize_unsupported",
+            )
         try:
-            if len(pairs) > _INLINE_TOKENIZE_ROWS:
-                tokenized = await run_in_threadpool(self._tokenize, pairs)
-            else:
-                tokenized = self._tokenize(pairs)
+            tokenized = await self._tokenize_in_parts(pairs)
         except InstructEmbedError as exc:
             raise ApiError(422, f"{field}: {exc}", "invalid_input") from None
         try:
@@ -113,6 +145,8 @@ class EmbeddingService:
                 503, "the server is busy: too many inputs are waiting; retry shortly", "queue_full",
                 kind="server_overloaded", headers={"Retry-After": str(self.settings.retry_after_s)},
             ) from None
+        if normalize or normalize is None and self.raw and self.normalizes:
+            vectors = _normalized(vectors)
         tokens = sum(len(row) for row in tokenized.input_ids)
         self.metrics.inputs.inc(len(pairs))
         self.metrics.tokens.inc(tokens)
@@ -190,14 +224,17 @@ class BodyLimit:
         return _error_response(413, message, "body_too_large", "invalid_request_error")
 
 
-def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
-    """A FastAPI app serving `model` (a torch `Instructor` or an ONNX one) with dynamic batching.
+def create_app(model: Any, settings: ServerSettings | None = None, index: Any = None) -> FastAPI:
+    """A FastAPI app serving `model` (a torch `Instructor` or an ONNX one) with dynamic batching;
+    with an `instructembed.search.Index` (made by the same model, checked) it also serves `/search`.
 
     Example:
         >>> import uvicorn
         >>> uvicorn.run(create_app(Instructor(), ServerSettings(api_key="secret")), port=8080)
     """
     settings = settings or ServerSettings()
+    if index is not None:
+        index.check_model(model)  # an index of another model's vectors is refused before serving
     metrics = ServerMetrics()
     service = EmbeddingService(model, settings, metrics)
 
@@ -214,7 +251,7 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
         summary="Instruction-aware text embeddings, OpenAI-compatible.",
         lifespan=lifespan,
         responses={
-            401: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
+            401: {"model": ErrorResponse}, 404: {"model": ErrorResponse}, 413: {"model": ErrorResponse},
             422: {"model": ErrorResponse}, 503: {"model": ErrorResponse},
         },
     )
@@ -236,6 +273,13 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
             metrics.latency.labels(route).observe(time.perf_counter() - started)
         return response
 
+    def client_left(scope: dict) -> None:  # counted as nginx does: 499, client closed the request
+        if scope["path"] in _KNOWN_ROUTES:
+            metrics.requests.labels(scope["path"], "499").inc()
+
+    app.add_middleware(CancelOnDisconnect, on_disconnect=client_left)  # outside `observe`: it cancels everything inside
+    app.add_middleware(ReleaseMemoryWhenIdle)  # outermost: it sees every request, cancelled ones too
+
     @app.exception_handler(ApiError)
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error_response(exc.status, exc.message, exc.code, exc.kind, exc.headers)
@@ -246,6 +290,8 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI's answer to a body it cannot decode (not UTF-8): a malformed body, as bad JSON is
+            return _error_response(422, "body: cannot be decoded (send UTF-8 encoded JSON)", "invalid_request_body", "invalid_request_error")
         return _error_response(exc.status_code, str(exc.detail), None, "invalid_request_error", getattr(exc, "headers", None))
 
     async def authorize(request: Request) -> None:
@@ -286,16 +332,14 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
 
     @app.post("/embed", response_model=list[list[float]], dependencies=guarded)
     async def embed(body: EmbedRequest) -> JSONResponse:
-        """TEI-style: a bare list of vectors, normalized unless `normalize` is false."""
+        """TEI-style: a bare list of vectors, unit length unless `normalize` is false (then the raw pooled/Dense output)."""
         pairs = service.pairs(body.inputs, body.instruction, "inputs")
-        vectors, _, truncated = await service.embed(pairs, "inputs")
+        vectors, _, truncated = await service.embed(pairs, "inputs", normalize=body.normalize)
         if truncated and not body.truncate:
             raise ApiError(
                 413, f"inputs: {truncated} input(s) exceed max_seq_length={model.max_seq_length} tokens "
                 "(send truncate=true to cut them)", "input_too_long",
             )
-        if body.normalize:
-            vectors = _normalized(vectors)
         return JSONResponse(vectors.tolist())
 
     @app.post("/similarity", response_model=SimilarityResponse, dependencies=guarded)
@@ -309,6 +353,11 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
         usage = {"prompt_tokens": tokens, "total_tokens": tokens}
         return JSONResponse({"object": "list", "scores": scores.tolist(), "model": settings.model_name, "usage": usage})
 
+    if index is not None:
+        from instructembed.serve.search_route import add_search_route
+
+        add_search_route(app, service, index, settings.model_name, guarded)
+
     @app.get("/v1/models", response_model=ModelList, dependencies=guarded)
     async def models() -> dict:
         card = {"id": settings.model_name, "object": "model", "created": 0, "owned_by": "instructembed",
@@ -319,11 +368,11 @@ def create_app(model: Any, settings: ServerSettings | None = None) -> FastAPI:
     async def health() -> dict:
         return {"status": "ok", "model": settings.model_name, "queued_rows": service.batcher.queued_rows}
 
-    @app.get("/metrics", dependencies=guarded)
+    @app.get("/metrics", dependencies=guarded, response_class=PlainTextResponse)
     async def prometheus() -> Response:
         return Response(metrics.render(), media_type=metrics.content_type)
 
     return app
 
 
-_KNOWN_ROUTES = {"/v1/embeddings", "/embed", "/similarity", "/v1/models", "/health", "/metrics"}
+_KNOWN_ROUTES = {"/v1/embeddings", "/embed", "/similarity", "/search", "/v1/models", "/health", "/metrics"}

@@ -1,9 +1,14 @@
 """Dynamic batching: rows of concurrent requests share forward passes, grouped by a token budget.
 
 Requests put their tokenized rows on one bounded queue; a single worker thread takes a window of
-waiting rows (first come, first served, up to `max_batch_tokens` real tokens), sorts it by length
-and runs it in as few padded passes as the budget allows. Each row is padded, attended and pooled
-independently, so a result never depends on its batch-mates beyond float rounding (< 1e-5).
+waiting rows (up to `max_batch_tokens` real tokens), sorts it by length and runs it in as few padded
+passes as the budget allows. Each row is padded, attended and pooled independently, so a result
+never depends on its batch-mates beyond float rounding (< 1e-5).
+
+The window is filled fairly: round-robin over the waiting requests, one row of each in turn, so a
+request with 2,048 long inputs shares every window with the 1-input requests that came after it
+instead of making them wait for all of its rows. A request whose client went away (its task is
+cancelled) takes its waiting rows out of the queue at once; rows already in a pass are discarded.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,7 +39,10 @@ class QueueFull(Exception):
 
 @dataclass
 class _Job:
-    """One request: its output matrix fills row by row; the future resolves when the last row lands."""
+    """One request: its output matrix fills row by row; the future resolves when the last row lands.
+
+    `waiting` holds its rows not yet taken into a window; `failed` (a pass failed, or the client went
+    away) makes the worker discard its rows' results."""
 
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future
@@ -42,6 +50,7 @@ class _Job:
     vectors: np.ndarray | None = None
     remaining: int = 0
     failed: bool = False
+    waiting: deque = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.remaining = self.rows
@@ -49,7 +58,7 @@ class _Job:
 
 @dataclass
 class _Row:
-    job: _Job
+    job: _Job | None
     index: int
     ids: list[int]
     start: int
@@ -70,7 +79,8 @@ class DynamicBatcher:
         self.max_queue_rows = max_queue_rows
         self.metrics = metrics or ServerMetrics()
         self.forward_lock = threading.Lock()
-        self._queue: deque[_Row] = deque()
+        self._jobs: deque[_Job] = deque()  # requests with waiting rows, in round-robin order
+        self._waiting_rows = 0
         self._wakeup = threading.Condition()
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -92,7 +102,13 @@ class DynamicBatcher:
 
     @property
     def queued_rows(self) -> int:
-        return len(self._queue)
+        """Rows waiting for a forward pass (all requests together)."""
+        return self._waiting_rows
+
+    @property
+    def queued_requests(self) -> int:
+        """Requests with rows still waiting."""
+        return len(self._jobs)
 
     # --- the request side (event loop) ---------------------------------------------------------
     async def embed(self, input_ids: Sequence[list[int]], instruction_lengths: Sequence[int]) -> np.ndarray:
@@ -101,33 +117,63 @@ class DynamicBatcher:
             return np.zeros((0, 0), dtype=np.float32)
         loop = asyncio.get_running_loop()
         job = _Job(loop, loop.create_future(), len(input_ids))
+        job.waiting.extend(_Row(job, i, list(ids), int(s)) for i, (ids, s) in enumerate(zip(input_ids, instruction_lengths)))
         with self._wakeup:
-            if len(self._queue) + len(input_ids) > self.max_queue_rows:
+            if self._waiting_rows + len(input_ids) > self.max_queue_rows:
                 self.metrics.rejected.inc()
-                raise QueueFull(f"{len(self._queue)} rows are waiting (limit {self.max_queue_rows})")
-            self._queue.extend(_Row(job, i, list(ids), int(s)) for i, (ids, s) in enumerate(zip(input_ids, instruction_lengths)))
-            self.metrics.queue_rows.set(len(self._queue))
+                raise QueueFull(f"{self._waiting_rows} rows are waiting (limit {self.max_queue_rows})")
+            self._jobs.append(job)
+            self._waiting_rows += len(input_ids)
+            self.metrics.queue_rows.set(self._waiting_rows)
             self._wakeup.notify()
-        return await job.future
+        try:
+            return await job.future
+        except asyncio.CancelledError:  # the client went away: its rows leave the queue
+            dropped = self._drop(job)
+            self.metrics.cancelled.inc()
+            self.metrics.dropped_rows.inc(dropped)
+            raise
+
+    def _drop(self, job: _Job) -> int:
+        """Mark `job` failed and take its waiting rows out of the queue; how many were taken out."""
+        with self._wakeup:
+            job.failed = True
+            dropped = len(job.waiting)
+            job.waiting.clear()
+            if dropped:
+                self._jobs.remove(job)
+                self._waiting_rows -= dropped
+                self.metrics.queue_rows.set(self._waiting_rows)
+            return dropped
 
     # --- the worker side (one thread) ----------------------------------------------------------
     def _wait_for_rows(self) -> bool:
         """Block until rows are queued (True) or the batcher stops with an empty queue (False)."""
         with self._wakeup:
-            while not self._queue and not self._stopping:
+            while not self._jobs and not self._stopping:
                 self._wakeup.wait()
-            return bool(self._queue)
+            return bool(self._jobs)
 
     def _take_window(self) -> list[_Row]:
-        """Pop a FIFO window of at most `max_batch_tokens` real tokens (at least one row)."""
+        """Take a window of at most `max_batch_tokens` real tokens (at least one row), one row of each
+        waiting request in turn; the turn carries over to the next window."""
         with self._wakeup:
-            window = [self._queue.popleft()]
-            tokens = len(window[0].ids)
-            while self._queue and tokens + len(self._queue[0].ids) <= self.max_batch_tokens:
-                row = self._queue.popleft()
+            window: list[_Row] = []
+            tokens = 0
+            while self._jobs:
+                job = self._jobs[0]
+                row = job.waiting[0]
+                if window and tokens + len(row.ids) > self.max_batch_tokens:
+                    break
+                job.waiting.popleft()
                 window.append(row)
                 tokens += len(row.ids)
-            self.metrics.queue_rows.set(len(self._queue))
+                if job.waiting:
+                    self._jobs.rotate(-1)
+                else:
+                    self._jobs.popleft()
+            self._waiting_rows -= len(window)
+            self.metrics.queue_rows.set(self._waiting_rows)
             return window
 
     def _split(self, window: list[_Row]) -> list[list[_Row]]:
@@ -158,6 +204,9 @@ class DynamicBatcher:
                     self._run_pass(batch)
 
     def _run_pass(self, batch: list[_Row]) -> None:
+        batch = [r for r in batch if not r.job.failed]  # a client that left while its rows were in the window
+        if not batch:
+            return
         started = time.perf_counter()
         try:
             vectors = self.forward([r.ids for r in batch], [r.start for r in batch])
@@ -165,7 +214,7 @@ class DynamicBatcher:
             logger.exception("forward pass failed")
             for job in {id(r.job): r.job for r in batch}.values():
                 if not job.failed:
-                    job.failed = True
+                    self._drop(job)  # its other rows would only be computed to be thrown away
                     job.loop.call_soon_threadsafe(_settle, job.future, None, exc)
             return
         self.metrics.forward_seconds.observe(time.perf_counter() - started)

@@ -33,6 +33,12 @@ class ServerMetrics:
         self.truncated = Counter("instructembed_truncated_inputs", "Texts cut at max_seq_length", registry=r)
         self.forward_passes = Counter("instructembed_forward_passes", "Model forward passes", registry=r)
         self.rejected = Counter("instructembed_queue_rejections", "Requests refused with 503: queue full", registry=r)
+        self.cancelled = Counter(
+            "instructembed_cancelled_requests", "Requests dropped because their client disconnected while they waited", registry=r,
+        )
+        self.dropped_rows = Counter(
+            "instructembed_dropped_rows", "Queued rows taken out unembedded: their client disconnected", registry=r,
+        )
         self.batch_rows = Histogram("instructembed_batch_rows", "Rows per forward pass", buckets=_ROW_BUCKETS, registry=r)
         self.batch_tokens = Histogram(
             "instructembed_batch_padded_tokens", "Padded tokens (rows x width) per forward pass",
