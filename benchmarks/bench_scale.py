@@ -1,9 +1,10 @@
 """Ray Data engine vs in-process `encode` on the same 2,000 texts: the engine's overhead, as a ratio.
 
-Peer: `Instructor.encode` in this process with 2 torch threads. Engine: `embed_shards_ray` on a local
-Ray cluster (2 CPUs) with 2 workers x 1 thread, reading 4 parquet shards and writing 4. The engine's
-time is the whole job (actors start and load the model, read, embed, write) but not the cluster start.
-Ratio = encode time / engine time (target >= 0.8). `--n 40` proves the script runs in seconds.
+Peer: this process loads the model and runs `Instructor.encode` with 2 torch threads. Engine:
+`embed_shards_ray` on a local Ray cluster (2 CPUs) with 2 workers x 1 thread, reading 4 parquet shards
+and writing 4; its time is the whole job (actors start and load the model, read, embed, write), not the
+cluster start. Ratio = peer time / engine time (target >= 0.8); encode alone is printed too.
+`--n 40` proves the script runs (its numbers mean nothing: start-up dominates).
 """
 
 from __future__ import annotations
@@ -47,11 +48,12 @@ def main() -> None:
         (root / "in").mkdir()
         write_shards(pairs, root / "in")
         torch.set_num_threads(2)
-        model = Instructor(device="cpu")
-        model.encode(pairs[:64], batch_size=BATCH)  # warm-up
+        Instructor(device="cpu").encode(pairs[:64], batch_size=BATCH)  # warm-up: files cached, kernels ready
         start = time.perf_counter()
+        model = Instructor(device="cpu")
+        loaded = time.perf_counter()
         model.encode(pairs, batch_size=BATCH, normalize_embeddings=True)
-        local = time.perf_counter() - start
+        local, encode_only = time.perf_counter() - start, time.perf_counter() - loaded
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         try:
@@ -66,9 +68,10 @@ def main() -> None:
     assert report.rows == len(pairs), report
     print(f"corpus: {len(pairs)} texts, 5 instructions, 4 shards")
     print(f"{'method':44} {'seconds':>8} {'texts/s':>8}")
-    print(f"{'in-process encode (2 threads)':44} {local:8.1f} {len(pairs) / local:8.1f}")
+    print(f"{'in-process: load model + encode (2 threads)':44} {local:8.1f} {len(pairs) / local:8.1f}")
+    print(f"{'  of which encode':44} {encode_only:8.1f} {len(pairs) / encode_only:8.1f}")
     print(f"{'Ray engine (2 workers x 1 thread, whole job)':44} {engine:8.1f} {len(pairs) / engine:8.1f}")
-    print(f"\nratio (encode time / engine time): {local / engine:.2f}  (target >= 0.8)")
+    print(f"\nratio (in-process time / engine time): {local / engine:.2f}  (target >= 0.8)")
 
 
 if __name__ == "__main__":

@@ -56,9 +56,24 @@ def test_server_with_the_onnx_backend(exported, default_model):
         body = {"input": ["3D ActionSLAM", {"instruction": "Represent the question:", "text": "where?"}],
                 "instruction": "Represent the Science title:", "encoding_format": "float"}
         data = httpx.post(f"{server.url}/v1/embeddings", json=body).json()["data"]
+        raw = httpx.post(f"{server.url}/embed", json={"inputs": ["3D ActionSLAM"], "normalize": False})
     got = np.array([d["embedding"] for d in data], dtype=np.float32)
     expected = default_model.encode([["Represent the Science title:", "3D ActionSLAM"], ["Represent the question:", "where?"]])
     assert np.abs(got - expected).max() < 1e-4
+    # the graph ends in Normalize: raw vectors cannot be had from it, and the server says so
+    assert raw.status_code == 422 and raw.json()["error"]["code"] == "normalize_unsupported", raw.text
+
+
+def test_onnx_encode_without_normalize_warns_and_stays_unit_length(exported, caplog):
+    import logging
+
+    from instructembed.export import OnnxInstructor
+
+    model = OnnxInstructor(exported, "model.onnx")
+    with caplog.at_level(logging.WARNING, logger="instructembed.engine"):
+        vectors = model.encode(["3D ActionSLAM", "where do yams store food?"], normalize_embeddings=False)
+    assert "graph ends in Normalize: normalize_embeddings=False returns unit vectors" in caplog.text
+    assert np.abs(np.linalg.norm(vectors, axis=1) - 1).max() < 1e-5
 
 
 def test_export_refuses_a_folder_of_other_files_unless_forced(tiny_bert_path, tmp_path):

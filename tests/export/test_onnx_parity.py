@@ -27,7 +27,8 @@ def test_graph_inputs_outputs_and_dynamic_axes(exported):
     config = json.loads((exported / "instructembed_onnx.json").read_text())
     assert config["files"] == {"fp32": "model.onnx", "int8": "model_int8.onnx"} and config["default"] == "int8"
     assert (exported / "tokenizer.json").exists()
-    assert (exported / "model_int8.onnx").stat().st_size < 0.4 * (exported / "model.onnx").stat().st_size
+    # smaller, though not 4x: the embedding table, FFN down- and attention output projections stay float (docs/performance.md)
+    assert (exported / "model_int8.onnx").stat().st_size < 0.8 * (exported / "model.onnx").stat().st_size
 
 
 def test_fp32_cosine_at_least_0999_on_shared_eval_text(exported, default_model, sts_sentences):

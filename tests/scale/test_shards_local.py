@@ -3,6 +3,8 @@ and each bad shard a one-line error with nothing half-written."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -78,7 +80,7 @@ def _bad(tmp_path, name: str):
 @pytest.mark.parametrize("case, message", [
     ("missing column", "missing column 'text'"),
     ("corrupt", "is not a readable parquet file"),
-    ("null text", "1 row(s) with a null 'text'"),
+    ("null text", re.escape("1 row(s) with a null 'text'")),
     ("blank text", "text is empty"),
     ("mixed formats", "mixes .jsonl and .parquet shards"),
 ])
@@ -114,6 +116,9 @@ def test_cli_folder_output_rules(tmp_path):
     (tmp_path / "busy" / "notes.txt").write_text("mine")
     assert "is not empty and has no manifest.json" in invoke("embed", str(folder), "-o", str(tmp_path / "busy"))[1]
     assert invoke("embed", str(folder), "-o", str(tmp_path / "o"), "--workers", "2")[1] == "--workers is an option of --engine ray"
+    assert invoke("embed", str(folder), "-o", str(tmp_path / "o"), "--engine", "spark")[1] == "--engine must be one of local, ray, got 'spark'"
+    assert invoke("embed", str(folder), "-o", str(tmp_path / "o"), "--engine", "ray", "--workers", "0")[1] == "workers must be a positive whole number, got 0"
+    assert not (tmp_path / "o").exists()
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
 
 

@@ -95,3 +95,8 @@ def test_real_process_missing_index(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "instructembed", "search", str(tmp_path), "q"], capture_output=True, text=True, env=env, timeout=600)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "is not an index (no index.json)" in proc.stderr
+
+
+def test_serve_refuses_an_index_of_another_model_before_it_listens(built):
+    code, message = invoke("serve", "--index", str(built), "--model", "all-MiniLM-L6-v2", "--port", "1")
+    assert code == 2 and "made with model 'instructembed-mini'" in message

@@ -19,6 +19,10 @@ import onnx
 from instructembed.errors import InstructEmbedError
 
 
+# Part of the export cache key: bump when the choice of float nodes or the quantization options change.
+RECIPE_VERSION = "float-down-attn-out/2"
+
+
 def weight_matmuls(model: onnx.ModelProto) -> list[tuple[str, tuple[int, ...]]]:
     """(name, weight shape) of every MatMul with a constant 2-D weight, in graph order."""
     shapes = {init.name: tuple(init.dims) for init in model.graph.initializer}
