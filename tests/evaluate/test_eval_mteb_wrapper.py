@@ -63,8 +63,11 @@ def test_sts_score_equals_our_evaluator(backend, request, eval_root, make_task, 
     ours = evaluate_task(model, load_task(make_task(tmp_path / "STSBenchmark", source.meta, {"test.jsonl": rows})),
                          InstructionSet.default())
     assert ours.instructions["query"]  # the paper's STSBenchmark instruction was used on our side ...
-    assert theirs["main_score"] == pytest.approx(ours.metrics["cosine_spearman"], abs=1e-4)
-    assert theirs["cosine_pearson"] == pytest.approx(ours.metrics["cosine_pearson"], abs=1e-4)
+    # int8 activations are quantized with per-batch dynamic ranges, so a vector depends a little on its batch-mates,
+    # and mteb batches differently from our evaluator: measured 1.4e-4 apart there; torch is exact
+    tolerance = 1e-4 if backend == "torch" else 5e-4
+    assert theirs["main_score"] == pytest.approx(ours.metrics["cosine_spearman"], abs=tolerance)
+    assert theirs["cosine_pearson"] == pytest.approx(ours.metrics["cosine_pearson"], abs=tolerance)
     plain = mteb_scores(InstructorMTEB(model=model, instructions="none"), task)
     assert abs(plain["main_score"] - theirs["main_score"]) > 1e-4  # ... and on mteb's: it changes the score
 
