@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -60,14 +61,16 @@ def start_cli(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "instructembed", *args], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
 
 
-def kill_after_first_shard(process: subprocess.Popen, out: Path, timeout: float = 600) -> set[str]:
-    """SIGKILL `process` as soon as one output shard is visible; the names of the shards visible then."""
+def kill_after_first_shard(process: subprocess.Popen, out: Path, sig: int = signal.SIGKILL, timeout: float = 600) -> set[str]:
+    """Send `sig` (SIGKILL by default) to `process` as soon as one output shard is visible and wait for
+    it to end; the names of the shards visible at that moment."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         done = {p.name for p in out.glob("*.parquet")} if out.is_dir() else set()
         if done or process.poll() is not None:
-            process.kill()
-            process.wait()
+            if process.poll() is None:
+                process.send_signal(sig)
+            process.wait(timeout=timeout)
             return done
         time.sleep(0.01)
     process.kill()

@@ -4,6 +4,7 @@ and each bad shard a one-line error with nothing half-written."""
 from __future__ import annotations
 
 import re
+import signal
 
 import numpy as np
 import pyarrow as pa
@@ -122,14 +123,18 @@ def test_cli_folder_output_rules(tmp_path):
     assert (tmp_path / "busy" / "notes.txt").read_text() == "mine"
 
 
-def test_killed_cli_job_resumes_to_the_uninterrupted_output(tmp_path, default_model):
-    """A real process killed (SIGKILL) once its first shard is out; the rerun completes the rest."""
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_killed_cli_job_resumes_to_the_uninterrupted_output(tmp_path, default_model, sig):
+    """A real process killed once its first shard is out; the rerun completes the rest. SIGTERM also
+    removes the shard it was writing (exit 143); after SIGKILL the rerun removes it."""
     write_shards(tmp_path / "in", corpus_texts(96), 6)
     out = tmp_path / "out"
     process = start_cli("embed", str(tmp_path / "in"), "-o", str(out), "--instruction", INSTRUCTION,
                         "--batch-size", "1", "--chunk-size", "2", "--no-progress")
-    done_at_kill = kill_after_first_shard(process, out)
+    done_at_kill = kill_after_first_shard(process, out, sig)
     assert 1 <= len(done_at_kill) < 6, f"the job was not stopped mid-way: {done_at_kill}"
+    if sig == signal.SIGTERM:
+        assert process.returncode == 143 and not list(out.glob(".*.part")), process.stderr.read()
     for path in out.glob("*.parquet"):  # a shard is visible only once complete
         assert pq.read_table(path).num_rows == 16
     rerun = start_cli("embed", str(tmp_path / "in"), "-o", str(out), "--instruction", INSTRUCTION, "--no-progress")

@@ -383,8 +383,12 @@ def _user_errors(ray: Any) -> Iterator[None]:
 
 
 def _root_message(exc: BaseException) -> str:
+    """The InstructEmbedError inside a Ray error, else its innermost cause (e.g. a JSON parse error)."""
+    import ray.exceptions
+
     seen: set[int] = set()
     stack: list[Any] = [exc]
+    innermost: BaseException | None = None
     while stack:
         current = stack.pop()
         if current is None or id(current) in seen:
@@ -392,11 +396,14 @@ def _root_message(exc: BaseException) -> str:
         seen.add(id(current))
         if isinstance(current, InstructEmbedError):
             return str(current)
+        if not isinstance(current, ray.exceptions.RayError):
+            innermost = current
         stack.extend([getattr(current, "cause", None), current.__cause__, current.__context__])
-    text = str(exc)
-    for line in reversed(text.splitlines()):
+    for line in reversed(str(exc).splitlines()):
         if "InstructEmbedError: " in line:
             return line.split("InstructEmbedError: ", 1)[1].strip()
+    if innermost is not None:
+        return f"the Ray job failed: {type(innermost).__name__}: {_first_line(innermost)}"
     return f"the Ray job failed: {_first_line(exc)}"
 
 
