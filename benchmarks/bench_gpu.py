@@ -9,7 +9,7 @@ weights, dtype and texts, at several batch sizes. Every figure is the median of 
 
 Without a CUDA device it prints a line and exits 0 (so `make bench` passes on CPU machines).
 
-    python benchmarks/bench_gpu.py --write-corpus .cache/gpu-carry/bench_corpus.jsonl   # here: the corpus to carry
+    python benchmarks/bench_gpu.py --write-carry .cache/gpu-carry     # here: corpus + float16 base to carry
     bash scripts/bench_gpu.sh "$OUT"                                                    # on the GPU machine
 Output format: docs/performance.md ("GPU throughput").
 """
@@ -37,14 +37,25 @@ ST_BATCHES = (32, 128, 512)
 ENCODE_BATCHES = (128, 512)
 
 
-def write_corpus(path: Path, n: int) -> None:
+def write_carry(folder: Path, n: int) -> None:
+    """What a bare GPU machine needs (no shared data, no model package there): the corpus and a float16 base."""
+    import shutil
+
     from corpus import load_corpus
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from prepare_gpu_carry import write_half_base
+
+    folder.mkdir(parents=True, exist_ok=True)
+    corpus = folder / "bench_corpus.jsonl"
+    with open(corpus, "w", encoding="utf-8") as out:
         for instruction, text in load_corpus(n):
             out.write(json.dumps({"instruction": instruction, "text": text}) + "\n")
-    print(f"wrote {n} pairs to {path} ({path.stat().st_size / 1e6:.1f} MB)")
+    if not (folder / "base" / "model.safetensors").is_file():
+        shutil.rmtree(folder / "base", ignore_errors=True)
+        write_half_base(folder / "base")
+    size = sum(f.stat().st_size for f in folder.rglob("*") if f.is_file()) / 2**20
+    print(f"wrote {n} pairs to {corpus} and the float16 base to {folder / 'base'}: {size:.1f} MiB in {folder}")
 
 
 def read_corpus(path: Path | None, n: int) -> list[list[str]]:
@@ -112,7 +123,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="checkpoint folder (default: .cache/gpu-carry/base if present, else all-MiniLM-L6-v2)")
     parser.add_argument("--corpus", type=Path, default=None, help="JSON Lines {instruction, text} (default: the bench corpus from the shared data)")
-    parser.add_argument("--write-corpus", type=Path, default=None, help="write the bench corpus here and exit (run where the shared data is)")
+    parser.add_argument("--write-carry", type=Path, default=None, help="write the corpus and a float16 base into this folder and exit (run where the shared data is)")
     parser.add_argument("--texts", type=int, default=2000, help="distinct texts of the corpus")
     parser.add_argument("--repeat", type=int, default=20, help="the corpus is repeated this many times per timed run")
     parser.add_argument("--rounds", type=int, default=3)
@@ -121,8 +132,8 @@ def main() -> int:
     parser.add_argument("--dtypes", nargs="+", default=list(DTYPES), choices=["float16", "bfloat16", "float32"])
     parser.add_argument("--device", default="cuda", help="cuda (default), or cpu to smoke-test this script without a GPU")
     args = parser.parse_args()
-    if args.write_corpus:
-        write_corpus(args.write_corpus, args.texts)
+    if args.write_carry:
+        write_carry(args.write_carry, args.texts)
         return 0
     import torch
 
@@ -133,7 +144,7 @@ def main() -> int:
     logging.getLogger("instructembed").setLevel(logging.ERROR)  # truncation counts are expected
     from instructembed import Instructor
 
-    carry = ROOT / ".cache" / "gpu-carry" / "base"
+    carry = ROOT / ".cache" / "gpu-carry" / "base"  # scripts/bench_gpu.sh passes --model and --corpus from the carry
     from instructembed.engine.loading import resolve_model_path
 
     model_path = str(resolve_model_path(args.model or (str(carry) if carry.is_dir() else "all-MiniLM-L6-v2")))  # a folder ST reads too
@@ -229,13 +240,17 @@ def main() -> int:
         for d, engine, setting, speed in rows:
             if d == dtype_name:
                 ratio = f"{speed / best_st:.2f}" if best_st else "n/a"
-                print(f"| {d} | {engine} | {setting} | {speed / 1e6:.2f}M | {ratio} |")
+                print(f"| {d} | {engine} | {setting} | {_rate(speed)} | {ratio} |")
     ours = max(s for _, e, _, s in rows if e.startswith("ours"))
     peer = max((s for _, e, _, s in rows if e == "sentence-transformers"), default=None)
-    print(f"\nbest ours: {ours / 1e6:.2f}M real tokens/s" + (f", {ours / peer:.2f}x the best sentence-transformers ({peer / 1e6:.2f}M)" if peer else ""))
+    print(f"\nbest ours: {_rate(ours)} real tokens/s" + (f", {ours / peer:.2f}x the best sentence-transformers ({_rate(peer)})" if peer else ""))
     print(f"targets (H100/H200, all-MiniLM-L6-v2): >= 8M real tokens/s and >= 2x sentence-transformers: "
           f"{'met' if ours >= 8e6 and (peer is None or ours >= 2 * peer) else 'not met'}")
     return 0
+
+
+def _rate(tokens_per_s: float) -> str:
+    return f"{tokens_per_s / 1e6:.2f}M" if tokens_per_s >= 1e5 else f"{tokens_per_s / 1e3:.1f}k"
 
 
 if __name__ == "__main__":

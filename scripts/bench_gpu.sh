@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # GPU throughput of our engine vs sentence-transformers (benchmarks/bench_gpu.py); never needed by build or tests.
 #
-#   Here, once:   .venv/bin/python scripts/prepare_gpu_carry.py                      # -> .cache/gpu-carry/base (fp16 MiniLM)
-#                 .venv/bin/python benchmarks/bench_gpu.py --write-corpus .cache/gpu-carry/bench_corpus.jsonl
+#   Here, once:   .venv/bin/python benchmarks/bench_gpu.py --write-carry .cache/gpu-carry   # corpus + fp16 MiniLM (~45 MiB)
+#                 (after scripts/prepare_gpu_carry.py if the training carry is wanted too: that script empties the folder)
 #   GPU machine:  bash scripts/bench_gpu.sh "$OUT"                                   # run tool: carry [".cache/gpu-carry"]
 #   Smoke run:    bash scripts/bench_gpu.sh /tmp/bench --quick --repeat 2
 #

@@ -61,6 +61,7 @@ def plans(model: onnx.ModelProto) -> dict[str, dict]:
         "only q,k,v int8": {"keep_float": sorted(set(matmuls) - set(qkv)), "embeddings": True},
         **{f"down float, embeddings float, up of block {i} float": {"keep_float": down + [name]} for i, name in enumerate(up)},
     }
+    plans["calibrated: the default (FFN MatMuls split 4, embeddings float)"] = {}
     for k in (4, 8, 16):
         plans[f"calibrated: up split {k}, down float, embeddings float"] = {"split": up, "outliers": k, "keep_float": down}
         plans[f"calibrated: up + down split {k}, embeddings float"] = {"split": up + down, "outliers": k, "keep_float": []}

@@ -33,6 +33,17 @@ LIMIT_MB = 60.0  # the working tree travels too
 EVAL_TASKS = ["STSBenchmark", "TrecQAReranking"]  # the GPU configs' in-training checks
 
 
+def write_half_base(folder: Path) -> Path:
+    """all-MiniLM-L6-v2 with float16 weights (44 MB) in `folder`, plus derived_from.json (also used by benchmarks/bench_gpu.py)."""
+    base = base_model_path()
+    shutil.copytree(base, folder, ignore=shutil.ignore_patterns("model.safetensors", "*.md", "data_config.json"))
+    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(base / "model.safetensors")).items()}
+    save_file(weights, str(folder / "model.safetensors"), metadata={"format": "pt"})
+    origin = {"base_model": BASE_MODEL_NAME, "base_sha256": BASE_WEIGHTS_SHA256, "dtype": "float16"}
+    (folder / "derived_from.json").write_text(json.dumps(origin, indent=2))
+    return folder
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--medi", default="runs/medi", help="folder holding medi.jsonl and medi.dev.jsonl")
@@ -41,12 +52,7 @@ def main() -> int:
     out = Path(args.out)
     shutil.rmtree(out, ignore_errors=True)
 
-    base = base_model_path()
-    shutil.copytree(base, out / "base", ignore=shutil.ignore_patterns("model.safetensors", "*.md", "data_config.json"))
-    weights = {k: (v.half() if v.is_floating_point() else v) for k, v in load_file(str(base / "model.safetensors")).items()}
-    save_file(weights, str(out / "base" / "model.safetensors"), metadata={"format": "pt"})
-    origin = {"base_model": BASE_MODEL_NAME, "base_sha256": BASE_WEIGHTS_SHA256, "dtype": "float16"}
-    (out / "base" / "derived_from.json").write_text(json.dumps(origin, indent=2))
+    write_half_base(out / "base")
 
     (out / "medi").mkdir(parents=True)
     for name in ("medi.jsonl", "medi.dev.jsonl"):

@@ -27,8 +27,13 @@ def test_graph_inputs_outputs_and_dynamic_axes(exported):
     config = json.loads((exported / "instructembed_onnx.json").read_text())
     assert config["files"] == {"fp32": "model.onnx", "int8": "model_int8.onnx"} and config["default"] == "int8"
     assert (exported / "tokenizer.json").exists()
-    # smaller, though not 4x: the embedding table, FFN down- and attention output projections stay float (docs/performance.md)
-    assert (exported / "model_int8.onnx").stat().st_size < 0.8 * (exported / "model.onnx").stat().st_size
+    weight_matmuls = [n for n in graph.node if n.op_type == "MatMul" and n.input[1].startswith("onnx::MatMul")]
+    int8 = onnx.load(str(exported / "model_int8.onnx"), load_external_data=False).graph
+    assert sum(n.op_type == "MatMulInteger" for n in int8.node) == len(weight_matmuls) == 36  # every weight MatMul is int8
+    outliers = [n for n in int8.node if n.name.endswith("_outliers")]
+    assert len(outliers) == 12  # the FFN's outlier input channels go to thin float MatMuls (docs/performance.md)
+    # smaller, though not 4x: the embedding table stays float
+    assert (exported / "model_int8.onnx").stat().st_size < 0.7 * (exported / "model.onnx").stat().st_size
 
 
 def test_fp32_cosine_at_least_0999_on_shared_eval_text(exported, default_model, sts_sentences):
@@ -46,7 +51,23 @@ def test_int8_cosine_at_least_099_on_shared_eval_text(exported, default_model, s
     got = model.encode(sts_sentences, instruction=STS_INSTRUCTION)
     expected = default_model.encode(sts_sentences, instruction=STS_INSTRUCTION)
     c = cosines(got, expected)
-    assert c.min() >= 0.99, (c.min(), c.mean())
+    assert c.min() >= 0.99 and c.mean() >= 0.997, (c.min(), c.mean())
+
+
+def test_int8_cosine_on_shared_retrieval_documents(exported, default_model):
+    """SciFact abstracts, most cut at 256 tokens: long inputs, where int8 error accumulates."""
+    from instructembed.evaluate import InstructionSet
+    from instructembed.shared_data import data_dir
+
+    file = data_dir() / "eval" / "SciFact" / "corpus.jsonl"
+    if not file.exists():
+        pytest.skip(f"shared evaluation data not found at {file} (set INSTRUCTEMBED_DATA_DIR)")
+    rows = [json.loads(line) for line in file.read_text().splitlines()[:40]]
+    docs = [(r["title"] + " " + r["text"]).strip() for r in rows]
+    instruction = InstructionSet.default().for_task("SciFact").corpus
+    c = cosines(Instructor(exported, backend="onnx-int8").encode(docs, instruction=instruction),
+                default_model.encode(docs, instruction=instruction))
+    assert c.min() >= 0.99 and c.mean() >= 0.997, (c.min(), c.mean())
 
 
 def test_pooling_mask_leaves_the_instruction_out_per_row(exported, default_model):

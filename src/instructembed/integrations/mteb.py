@@ -23,6 +23,7 @@ import torch
 
 from instructembed.errors import InstructEmbedError
 from instructembed.evaluate.instructions import InstructionSet, TaskInstructions, resolve_instructions
+from instructembed.evaluate.text_encoder import TextEncoder
 
 
 class InstructorMTEB:
@@ -78,10 +79,10 @@ class InstructorMTEB:
                 raise InstructEmbedError(f"{task_metadata.name}: instructembed embeds text; this task gives {sorted(batch)}")
             texts.extend(batch["text"])
         instruction = self.instructions_for(task_metadata.name, prompt_type)
-        rows = [[instruction, t] for t in texts] if instruction else texts
-        batch_size = int(kwargs.get("batch_size") or self.batch_size)
-        show = bool(kwargs.get("show_progress_bar", False))
-        return np.asarray(self.model.encode(rows, batch_size=batch_size, show_progress_bar=show), dtype=np.float32)
+        # our evaluator's text encoder: each distinct text once, in the same batches as `instructembed evaluate`
+        # (int8 graphs quantize activations per batch, so equal batches make equal vectors)
+        encoder = TextEncoder(self.model, batch_size=int(kwargs.get("batch_size") or self.batch_size))
+        return encoder.encode(texts, instruction)
 
     def similarity(self, embeddings1: Any, embeddings2: Any) -> torch.Tensor:
         """Cosine similarity matrix (n1, n2)."""
