@@ -232,7 +232,7 @@ def main() -> int:
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
 
-    print(f"| dtype | engine | setting | real tokens/s | x best sentence-transformers |")
+    print("| dtype | engine | setting | real tokens/s | x best sentence-transformers |")
     print("|---|---|---|---:|---:|")
     for dtype_name in dtypes:
         peers = [s for d, e, _, s in rows if d == dtype_name and e == "sentence-transformers"]

@@ -25,8 +25,6 @@ import base64
 import logging
 import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -39,6 +37,7 @@ import numpy as np
 import psutil
 
 from corpus import load_corpus
+from server_process import free_port, start_server
 from instructembed import Instructor
 from instructembed.evaluate.result import write_text_atomic
 
@@ -61,25 +60,6 @@ class Phase:
     requests: int = 0
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int, max_queue_rows: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "instructembed", "serve", "--port", str(port), "--log-level", "warning",
-               "--max-queue-rows", str(max_queue_rows), "--max-inputs", str(MAX_INPUTS)]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit("benchmark failed: the server did not start")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -260,7 +240,8 @@ def main() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     # room for every normal client's largest request and the abusive client's: 503 would be a 5xx
-    server = start_server(port, max_queue_rows=max(4096, 64 * args.clients + 2 * MAX_INPUTS))
+    max_queue_rows = max(4096, 64 * args.clients + 2 * MAX_INPUTS)
+    server = start_server(port, "--max-queue-rows", str(max_queue_rows), "--max-inputs", str(MAX_INPUTS), limit=300)
     try:
         # idle = a server that has served this mix before (its kernels and buffers warmed), queue empty
         asyncio.run(run_phase(Phase("warm-up"), url, corpus, reference, args.clients, warm_up(args), abusive=False))

@@ -13,15 +13,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 
 import httpx
 
 from corpus import load_corpus
+from server_process import free_port, start_server
 from instructembed import Instructor
 
 CLIENTS = (1, 8, 64)
@@ -30,24 +29,6 @@ N_TEXTS = {1: 16, 8: 64, 64: 256}  # texts sent per run (fewer at 1 client: it i
 ROUNDS = 3
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(port: int) -> subprocess.Popen:
-    command = [sys.executable, "-m", "instructembed", "serve", "--port", str(port), "--log-level", "warning"]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    process.kill()
-    sys.exit("benchmark failed: the server did not start")
 
 
 async def run_clients(url: str, pairs: list[list[str]], clients: int, per_request: int) -> tuple[float, list[float]]:

@@ -11,7 +11,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import numpy as np
@@ -20,6 +19,7 @@ import pytest
 from instructembed import Instructor
 from instructembed.export.cache import CACHE_ENV
 from instructembed.shared_data import data_dir
+from server_process import wait_for_health
 
 STS_INSTRUCTION = "Represent the sentence for retrieving duplicate sentences:"
 EVAL_ROWS = 60
@@ -92,15 +92,7 @@ def test_serve_cli_int8_over_http(cache_env, default_model):
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start: {process.stderr.read() if process.poll() is not None else 'timeout'}")
-                time.sleep(0.2)
+        wait_for_health(process, url, limit=300)
         rows = [{"instruction": "Represent the Science title:", "text": "3D ActionSLAM: wearable person tracking"},
                 {"instruction": "Represent the review for classifying sentiment:", "text": "A great movie with a terrible ending"},
                 "a plain sentence"]

@@ -6,17 +6,16 @@ import os
 import socket
 import subprocess
 import sys
-import time
 
 import httpx
 import numpy as np
 import openai
-import pytest
 import typer
 from typer.testing import CliRunner
 
 from instructembed.cli import serve
 from instructembed.errors import InstructEmbedError
+from server_process import wait_for_health
 
 cli = typer.Typer()
 serve.register(cli)
@@ -44,15 +43,7 @@ def test_real_process_with_key_from_environment(default_model):
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"server did not start: {process.stderr.read() if process.poll() is not None else 'timeout'}")
-                time.sleep(0.2)
+        wait_for_health(process, url)
         assert httpx.post(f"{url}/v1/embeddings", json={"input": "x"}).status_code == 401
         client = openai.OpenAI(base_url=f"{url}/v1", api_key="from-env", max_retries=0)
         response = client.embeddings.create(model="default", input=["hello"], extra_body={"instruction": "Represent the greeting:"})
