@@ -77,16 +77,12 @@ def kill_after_first_shard(process: subprocess.Popen, out: Path, sig: int = sign
     raise AssertionError("no output shard appeared in time")
 
 
-def invoke(*args: str) -> tuple[int, str]:
-    """The CLI in this process: (exit code, output), an InstructEmbedError as (2, its message) as `main` maps it."""
-    from typer.testing import CliRunner
+def assert_equals_uninterrupted(model, inputs: Path, out: Path, whole: Path) -> None:
+    """`out` (a resumed job) holds what one uninterrupted in-process job writes to `whole`, and no temp file."""
+    from instructembed.scale import embed_shards
 
-    from instructembed.cli.app import _register, app
-    from instructembed.errors import InstructEmbedError
-
-    if not app.registered_commands:
-        _register()
-    result = CliRunner().invoke(app, list(args))
-    if isinstance(result.exception, InstructEmbedError):
-        return 2, str(result.exception)
-    return result.exit_code, result.output
+    embed_shards(model, inputs, whole, instruction=INSTRUCTION, show_progress_bar=False)
+    got, expected = read_output(out), read_output(whole)
+    assert got[0] == expected[0] and got[1] == expected[1]
+    assert np.abs(got[2] - expected[2]).max() < 1e-5
+    assert not list(out.glob(".*.part"))

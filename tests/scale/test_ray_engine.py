@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 from ray_cluster import start_local_cluster
-from shard_files import INSTRUCTION, corpus_texts, kill_after_first_shard, manifest, read_output, start_cli, write_shards
+from shard_files import INSTRUCTION, assert_equals_uninterrupted, corpus_texts, kill_after_first_shard, manifest, read_output, start_cli, write_shards
 
 from instructembed.errors import InstructEmbedError
 
@@ -54,7 +54,6 @@ def test_embed_dataset_with_an_instruction_column(cluster, default_model):
 
 def test_killed_job_resumes_to_the_uninterrupted_output(cluster, tmp_path, default_model):
     """The driver (a real CLI process on this cluster) is killed once one shard is out; a rerun finishes."""
-    from instructembed.scale import embed_shards
 
     write_shards(tmp_path / "in", corpus_texts(96), 6)
     out = tmp_path / "out"
@@ -66,12 +65,7 @@ def test_killed_job_resumes_to_the_uninterrupted_output(cluster, tmp_path, defau
         assert pq.read_table(path).num_rows == 16  # visible only once complete
     rerun = start_cli(*args)
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
-    whole = tmp_path / "whole"
-    embed_shards(default_model, tmp_path / "in", whole, instruction=INSTRUCTION, show_progress_bar=False)
-    got, expected = read_output(out), read_output(whole)
-    assert got[0] == expected[0] and got[1] == expected[1]
-    assert np.abs(got[2] - expected[2]).max() < 1e-5
-    assert not list(out.glob(".*.part"))
+    assert_equals_uninterrupted(default_model, tmp_path / "in", out, tmp_path / "whole")
 
 
 def _actor_processes() -> list:

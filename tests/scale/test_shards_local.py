@@ -10,7 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from shard_files import INSTRUCTION, corpus_texts, invoke, kill_after_first_shard, manifest, read_output, start_cli, write_shards
+from cli_in_process import invoke
+from shard_files import INSTRUCTION, assert_equals_uninterrupted, corpus_texts, kill_after_first_shard, manifest, read_output, start_cli, write_shards
 
 from instructembed.errors import InstructEmbedError
 from instructembed.scale import embed_shards
@@ -140,9 +141,4 @@ def test_killed_cli_job_resumes_to_the_uninterrupted_output(tmp_path, default_mo
     rerun = start_cli("embed", str(tmp_path / "in"), "-o", str(out), "--instruction", INSTRUCTION, "--no-progress")
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
     assert "already complete" in rerun.stderr.read()
-    whole = tmp_path / "whole"
-    embed_shards(default_model, tmp_path / "in", whole, instruction=INSTRUCTION, show_progress_bar=False)
-    got, expected = read_output(out), read_output(whole)
-    assert got[0] == expected[0] and got[1] == expected[1]
-    assert np.abs(got[2] - expected[2]).max() < 1e-5
-    assert not list(out.glob(".*.part"))
+    assert_equals_uninterrupted(default_model, tmp_path / "in", out, tmp_path / "whole")

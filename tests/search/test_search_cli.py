@@ -9,25 +9,13 @@ import subprocess
 import sys
 
 import pytest
+from cli_in_process import invoke
 from search_corpus import DOC_INSTRUCTION, DOCS, QUERIES, QUERY_INSTRUCTION
-from typer.testing import CliRunner
 
-from instructembed.errors import InstructEmbedError
 
 pytest.importorskip("faiss", reason="search needs instructembed[search]")
 
 from instructembed.search import Index  # noqa: E402
-
-
-def invoke(*args: str) -> tuple[int, str]:
-    from instructembed.cli.app import _register, app
-
-    if not app.registered_commands:
-        _register()
-    result = CliRunner().invoke(app, list(args))
-    if isinstance(result.exception, InstructEmbedError):
-        return 2, str(result.exception)
-    return result.exit_code, result.output
 
 
 @pytest.fixture(scope="module")
