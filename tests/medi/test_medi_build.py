@@ -243,3 +243,24 @@ def test_unloadable_embedder_stops_the_build_with_one_line(inputs, tmp_path):
     with pytest.raises(InstructEmbedError, match="embedder|model"):
         MediBuilder(config).run()
     assert not (tmp_path / "m.jsonl").exists()
+
+
+def test_held_out_pair_dataset_becomes_a_dev_retrieval_task(inputs, tmp_path, session_cache, embedder):
+    from instructembed.evaluate.task import load_retrieval, load_task
+
+    sni, pairs = inputs
+    config = BuildConfig(output=tmp_path / "m.jsonl", sni_dir=sni, pairs_dir=pairs, cache_dir=session_cache,
+                         dev_tasks_fraction=0.1, reviewed_instructions=None, show_progress=False)
+    report = MediBuilder(config).run()
+    assert "trivia" in report["summary"]["dev_tasks"]  # the only pair dataset is always the pairs' dev task
+    assert report["summary"]["dev_retrieval"]["tasks"] == ["DevTriviaRetrieval"]
+    task = load_task(tmp_path / "m.retrieval" / "DevTriviaRetrieval")
+    data = load_retrieval(task)
+    assert task.type == "Retrieval" and len(data.queries) == len(PAIRS)
+    for query_id, text in data.queries.items():
+        row = next(p for p in PAIRS if p["query"] == text)
+        (relevant,) = data.qrels[query_id]
+        assert data.corpus[relevant] == row["pos"]
+    assert "Macbeth is a city in Texas." in data.corpus.values()  # hard negatives join the corpus
+    instructions = json.loads((tmp_path / "m.retrieval" / "instructions.json").read_text())
+    assert set(instructions["DevTriviaRetrieval"]) == {"query", "corpus"}

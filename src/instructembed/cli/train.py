@@ -46,16 +46,20 @@ def export_command(
     eval_table: Annotated[Path | None, typer.Option("--eval-table", help="markdown for the card's evaluation section")] = None,
     float32: Annotated[bool, typer.Option("--float32", help="keep the delta in float32 (default: float16 if it matches)")] = False,
     recipe: Annotated[str | None, typer.Option("--recipe", help="how the run was made, for the model card")] = None,
+    delta_scale: Annotated[float, typer.Option("--delta-scale", min=0.0, max=4.0,
+                                               help="apply the learned update at this scale (0: the base, 1: as trained)")] = 1.0,
 ) -> None:
     """Write a trained delta as a shippable model folder (manifest + checksummed weights + model card).
 
     Example:
         instructembed export-model runs/train/instructembed-mini -o src/instructembed/models/instructembed-mini
+        instructembed export-model runs/train/instructembed-mini -o models/mini-0.8 --delta-scale 0.8
     """
     from instructembed.train.export import export_model
 
     table = eval_table.read_text() if eval_table else None
-    typer.echo(export_model(run_dir, out, half=not float32, eval_table=table, recipe=recipe))
+    typer.echo(export_model(run_dir, out, half=not float32, eval_table=table, recipe=recipe,
+                                 delta_scale=delta_scale))
 
 
 def register(app: typer.Typer) -> None:

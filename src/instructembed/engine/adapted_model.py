@@ -8,12 +8,15 @@ parameter names (those of `Transformer.auto_model`):
 - `<param>.delta`: a full update of that parameter's shape, `W += delta`.
 
 `manifest.json`: `{"format": "instructembed-delta/1", "base_model", "base_sha256", "delta_file",
-"delta_sha256", "max_seq_length"}`. Both checksums are verified before any weight is touched.
+"delta_sha256", "max_seq_length"}`, optionally `"delta_scale"` (default 1.0): every update is multiplied by
+it, so 0 is the base and 1 the trained model (the LoRA scale; weight-space interpolation for a full delta).
+Both checksums are verified before any weight is touched.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -25,6 +28,7 @@ from instructembed.engine.default_model import base_model_path, sha256_of
 from instructembed.engine.loading import load_modules
 from instructembed.engine.module import Module
 from instructembed.errors import InstructEmbedError
+from instructembed.evaluate.result import write_text_atomic
 
 if TYPE_CHECKING:
     from instructembed.engine.instructor import Instructor
@@ -32,8 +36,8 @@ if TYPE_CHECKING:
 DELTA_FORMAT = "instructembed-delta/1"
 
 
-def apply_delta(encoder: nn.Module, tensors: dict[str, Tensor]) -> int:
-    """Add every update in `tensors` to the matching parameter of `encoder` in place; returns how many."""
+def apply_delta(encoder: nn.Module, tensors: dict[str, Tensor], scale: float = 1.0) -> int:
+    """Add `scale` x every update in `tensors` to the matching parameter of `encoder` in place; returns how many."""
     params = dict(encoder.named_parameters())
     applied = 0
     with torch.no_grad():
@@ -52,7 +56,7 @@ def apply_delta(encoder: nn.Module, tensors: dict[str, Tensor]) -> int:
                 update = value.float()
             if update.shape != target.shape:
                 raise InstructEmbedError(f"delta for {name} has shape {tuple(update.shape)}, base has {tuple(target.shape)}")
-            target.add_(update.to(target.device, target.dtype))
+            target.add_(update.to(target.device, target.dtype), alpha=scale)
             applied += 1
     return applied
 
@@ -67,7 +71,22 @@ def read_manifest(folder: str | Path) -> dict:
         raise InstructEmbedError(f"{file} is corrupt: {exc}") from None
     if manifest.get("format") != DELTA_FORMAT:
         raise InstructEmbedError(f"{file}: format {manifest.get('format')!r} is not {DELTA_FORMAT!r}")
+    scale = manifest.get("delta_scale", 1.0)
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not 0 <= scale <= 4:
+        raise InstructEmbedError(f"{file}: delta_scale must be a number in [0, 4], got {scale!r}")
     return manifest
+
+
+def with_delta_scale(folder: str | Path, scale: float, out: str | Path) -> Path:
+    """Copy the adapted model `folder` to `out` with its updates applied at `scale` (the weights are shared
+    unchanged; only the manifest differs). Returns `out`."""
+    manifest = read_manifest(folder)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(Path(folder) / manifest["delta_file"], out / manifest["delta_file"])
+    write_text_atomic(out / "manifest.json", json.dumps({**manifest, "delta_scale": scale}, indent=2) + "\n")
+    read_manifest(out)
+    return out
 
 
 def load_adapted_modules(folder: str | Path, base_folder: str | Path | None = None) -> list[Module]:
@@ -92,7 +111,7 @@ def load_adapted_modules(folder: str | Path, base_folder: str | Path | None = No
     if sha256_of(delta_file) != manifest["delta_sha256"]:
         raise InstructEmbedError(f"the delta weights fail their checksum: {delta_file}")
     modules = load_modules(base, max_seq_length=manifest.get("max_seq_length"))
-    apply_delta(modules[0].auto_model, load_file(str(delta_file)))
+    apply_delta(modules[0].auto_model, load_file(str(delta_file)), float(manifest.get("delta_scale", 1.0)))
     return modules
 
 

@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from instructembed.errors import InstructEmbedError
 from instructembed.evaluate.result import write_text_atomic
-from instructembed.medi import contrast
+from instructembed.medi import contrast, dev_retrieval
 from instructembed.medi.derive import derive_pair_instruction, derive_sni_instruction
 from instructembed.medi.embedding_cache import DEFAULT_CACHE_DIR, CachedEmbedder
 from instructembed.medi.instruction_file import REVIEWED_FILE, resolve_instructions
@@ -71,6 +71,11 @@ class BuildConfig:
     def steering_dir(self) -> Path:
         """Dev steering task folders (and their instructions file), built from held-out train-side sources."""
         return self.output.with_name(f"{self.output.stem}.steering")
+
+    @property
+    def retrieval_dir(self) -> Path:
+        """Dev retrieval task folders (and their instructions file), one per held-out pair dataset."""
+        return self.output.with_name(f"{self.output.stem}.retrieval")
 
     @property
     def report_stem(self) -> Path:
@@ -338,6 +343,8 @@ class MediBuilder:
         dev_records.sort(key=lambda r: r["task_id"])
         write_records(train_records, config.output)
         write_records(dev_records, config.dev_output)
+        dev_pairs = [t for s, t, _ in jobs if s == "pairs" and t in dev]
+        retrieval_tasks = dev_retrieval.write_dev_retrieval(dev_records, dev_pairs, config.retrieval_dir)
         summary = {
             "output": str(config.output),
             "dev_output": str(config.dev_output),
@@ -346,6 +353,7 @@ class MediBuilder:
             "tasks_used": sum(1 for r in reports if r.records),
             "tasks_skipped": sum(1 for r in reports if r.skipped_task),
             "dev_tasks": sorted(t for t in dev if any(r.task_id == t and r.records for r in reports)),
+            "dev_retrieval": {"folder": _shown(config.retrieval_dir), "tasks": retrieval_tasks} if retrieval_tasks else {},
             "seconds": round(time.perf_counter() - start, 1),
             "embed_seconds": round(self.embed_seconds, 1),
             "contrast_records": sum(1 for r in train_records if r.get("kind") == contrast.KIND),

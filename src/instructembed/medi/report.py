@@ -41,6 +41,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- seconds: {summary['seconds']} (embedding {summary['embed_seconds']}; texts embedded {summary['texts_embedded']}, "
         f"cache hits {summary['cache_hits']}, misses {summary['cache_misses']})",
         *render_contrast(report.get("contrast") or {}),
+        *([f"- dev retrieval tasks (held-out pair datasets, whole documents): {', '.join(summary['dev_retrieval']['tasks'])} "
+           f"in `{summary['dev_retrieval']['folder']}`"] if summary.get("dev_retrieval") else []),
         "",
         "| task | source | split | kind | instances | distinct outputs | records | hard neg share | given neg | "
         "cos(q,pos) | cos(q,neg) | query instruction | doc instruction | skipped |",

@@ -39,6 +39,7 @@ def export_model(
     eval_table: str | None = None,
     name: str | None = None,
     recipe: str | None = None,
+    delta_scale: float = 1.0,
 ) -> Path:
     """Write `out/` = manifest.json + delta.safetensors (fp16 when `half` and its embeddings match
     float32's within cosine 0.9999) + README.md model card; returns `out`.
@@ -48,6 +49,7 @@ def export_model(
             or that `final/` folder itself.
         eval_table: markdown pasted into the card's evaluation section (e.g. `instructembed evaluate`'s table).
         recipe: how the run was made, for the card (e.g. "configs/instructembed-mini-gpu.toml via scripts/train_gpu.sh").
+        delta_scale: the scale the update is applied at when loaded (manifest `delta_scale`; 1 = as trained).
     """
     run_dir, out = Path(run_dir), Path(out)
     final = run_dir / "final" if (run_dir / "final").is_dir() else run_dir
@@ -59,11 +61,13 @@ def export_model(
     # the delta ships against the packaged base whenever it was trained on it (or on a copy of it)
     base = base_model_path() if summary["base_sha256"] == BASE_WEIGHTS_SHA256 else Path(config["base_model"])
 
-    reference = _probe(base, delta, config["max_seq_length"])
+    if not 0 <= delta_scale <= 4:
+        raise InstructEmbedError(f"delta_scale must be in [0, 4], got {delta_scale}")
+    reference = _probe(base, delta, config["max_seq_length"], delta_scale)
     dtype = "float32"
     if half:
         halved = {k: v.half() for k, v in delta.items()}
-        low = _probe(base, halved, config["max_seq_length"])
+        low = _probe(base, halved, config["max_seq_length"], delta_scale)
         worst = float((reference * low).sum(axis=1).min())
         if worst >= 0.9999:
             delta, dtype = halved, "float16"
@@ -88,6 +92,7 @@ def export_model(
         "trained_max_seq_length": config["max_seq_length"],
         "method": config["method"],
         "instructions": config["instructions"],
+        **({"delta_scale": delta_scale} if delta_scale != 1.0 else {}),
     }
     (staging / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     (staging / "README.md").write_text(model_card(manifest, summary, size_mb, eval_table, recipe))
@@ -104,9 +109,9 @@ def export_model(
     return out
 
 
-def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int) -> np.ndarray:
+def _probe(base: Path, delta: dict[str, torch.Tensor], max_seq_length: int, scale: float = 1.0) -> np.ndarray:
     modules = load_modules(base, max_seq_length=max_seq_length)
-    apply_delta(modules[0].auto_model, delta)
+    apply_delta(modules[0].auto_model, delta, scale)
     return Instructor(modules=modules, device="cpu").encode(PROBES, normalize_embeddings=True)
 
 
@@ -130,7 +135,7 @@ def model_card(manifest: dict, summary: dict, size_mb: float, eval_table: str | 
 
 An INSTRUCTOR-style instruction-following embedding model: **{manifest['base_model']}** plus a learned
 {'LoRA' if config['method'] == 'lora' else 'full'} update ({size_mb:.1f} MB, {manifest['delta_dtype']}),
-applied offline at load time after both checksums are verified. 384-dimensional, mean pooling over the
+applied{f" at scale {manifest['delta_scale']} (chosen on dev data)" if 'delta_scale' in manifest else ''} offline at load time after both checksums are verified. 384-dimensional, mean pooling over the
 text tokens only (the instruction is attended to but not pooled). Inference uses the base's
 {manifest['max_seq_length']}-token limit (training used {config['max_seq_length']}).
 
