@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from instructembed.medi import contrast
 from instructembed.medi.contrast import LabelledText, LabelSource, Pool, contrast_records, entailment_records, read_pool
@@ -82,8 +83,29 @@ def test_read_pool_maps_labels_and_caps_cells(tmp_path):
 
 
 def test_dev_steering_sources_are_never_training_sources():
-    train_tasks = {s.task for pool in contrast.TRAIN_POOLS for s in pool.sources}
+    train_tasks = {s.task for pool in contrast.ALL_TRAIN_POOLS for s in pool.sources}
     assert not train_tasks & contrast.DEV_TASKS
     train_wordings = {w for ws in contrast.TRAIN_WORDINGS.values() for w in ws}
     assert not set(contrast.DEV_WORDINGS.values()) & train_wordings
     assert "figurative" not in contrast.TRAIN_WORDINGS  # one dev property is never trained on
+
+
+def test_contrast_pools_are_chosen_by_name_or_property():
+    assert contrast.train_pools(None) == contrast.TRAIN_POOLS
+    assert contrast.train_pools("all") == contrast.ALL_TRAIN_POOLS
+    assert [p.property for p in contrast.train_pools("emotion, source-toxicity,emotion")] == ["emotion", "toxicity"]
+    with pytest.raises(ValueError, match="unknown contrast pool 'figurative'"):
+        contrast.train_pools("sentiment,figurative")  # a dev property is not a training pool
+    for pool in contrast.ALL_TRAIN_POOLS:  # every trained property has its own wordings
+        assert len(contrast.TRAIN_WORDINGS[pool.property]) >= 4
+
+
+def test_every_training_pool_reads_two_sources_with_shared_labels(shared_train):
+    for pool in contrast.ALL_TRAIN_POOLS:
+        items, report = read_pool(pool, shared_train / "sni", max_per_cell=50, seed=0)
+        labels_by_source: dict[str, set[str]] = {}
+        for t in items:
+            labels_by_source.setdefault(t.labels["source"], set()).add(t.labels[pool.property])
+        assert len(labels_by_source) >= 2, (pool.name, report.skipped)
+        shared = set.intersection(*labels_by_source.values())
+        assert len(shared) >= 2, (pool.name, labels_by_source)  # the property varies within every source

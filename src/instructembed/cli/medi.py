@@ -41,6 +41,9 @@ def build(
     contrast: Annotated[bool, typer.Option(help="Add instruction-contrast records (the same text under two instructions, "
                                            "positive and negative swapped) and write the dev steering sets to <stem>.steering/.")] = True,
     contrast_max_per_cell: Annotated[int, typer.Option(help="Texts per (source, label) cell of a two-label contrast pool.")] = 250,
+    contrast_pools: Annotated[Optional[str], typer.Option(
+        help="Contrast pools to build, a comma list: all, or properties (sentiment, toxicity, emotion, obscenity, insult, "
+             "threat); default: sentiment,toxicity (the shipped model's).")] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build MEDI triples: mined positives and hard negatives, per-task instructions, a dev split by task.
@@ -48,6 +51,8 @@ def build(
     Example:
 
         instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi/medi.jsonl --seed 0
+
+        instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi6/medi.jsonl --contrast-pools all
     """
     from instructembed.medi.build import BuildConfig, MediBuilder
     from instructembed.medi.report import write_report
@@ -67,7 +72,7 @@ def build(
         dev_tasks_fraction=dev_tasks_fraction, max_chars=max_chars, max_labels=max_labels,
         keep_positional_labels=keep_positional_labels, neg_margin=neg_margin or None, instructions=instructions,
         cache_dir=cache_dir, batch_size=batch_size, show_progress=progress, sni_records=sni_records, contrast=contrast,
-        contrast_max_per_cell=contrast_max_per_cell,
+        contrast_max_per_cell=contrast_max_per_cell, contrast_pools=contrast_pools,
     )
     report = MediBuilder(config).run()
     json_path, md_path = write_report(report, config.report_stem)

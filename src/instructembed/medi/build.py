@@ -62,6 +62,7 @@ class BuildConfig:
     contrast_pair_cap: int = 2000  # premises of snli_contradiction turned into entailed-vs-contradicting groups
     contrast_dev_fraction: float = 0.05  # contrast groups held out into the dev file
     dev_steering_per_cell: int = 100  # texts per (source, label) cell of a dev steering set
+    contrast_pools: str | None = None  # comma list of training pools ("all", names or properties); None: the default two
 
     @property
     def dev_output(self) -> Path:
@@ -160,6 +161,10 @@ class MediBuilder:
         for name, folder in (("--sni", config.sni_dir), ("--pairs", config.pairs_dir)):
             if folder is not None and not Path(folder).is_dir():
                 raise InstructEmbedError(f"{name} folder not found: {folder}")
+        try:
+            contrast.train_pools(config.contrast_pools)
+        except ValueError as exc:
+            raise InstructEmbedError(f"--contrast-pools: {exc}") from None
         if not 0 <= config.dev_tasks_fraction < 1:
             raise InstructEmbedError(f"--dev-tasks-fraction must be in [0, 1), got {config.dev_tasks_fraction}")
         if min(config.max_per_task, config.sni_max_per_task, config.classification_max_per_task) < 1:
@@ -375,7 +380,7 @@ class MediBuilder:
         pools: list[dict[str, Any]] = []
         groups: list[list[Record]] = []
         if config.sni_dir is not None:
-            for pool in contrast.TRAIN_POOLS:
+            for pool in contrast.train_pools(config.contrast_pools):
                 items, report = contrast.read_pool(pool, config.sni_dir, config.contrast_max_per_cell, config.seed)
                 records = contrast.contrast_records(pool, items, self._embed([t.text for t in items]), config.seed) if items else []
                 report.split, report.records, report.groups = "train", len(records), len(records) // 2

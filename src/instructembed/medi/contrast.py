@@ -82,7 +82,48 @@ TOXICITY_TRAIN = Pool("source-toxicity", "toxicity", (
                 {"Hate Speech": "toxic", "Offensive": "toxic", "Normal": "not toxic"}),
     LabelSource("task1720_civil_comments_toxicity_classification", "news comment", {"Yes": "toxic", "No": "not toxic"}),
 ))
-TRAIN_POOLS = (POLARITY_TRAIN, TOXICITY_TRAIN)
+# More properties over the same kinds of text, so the model learns to read which property is asked
+# (not only sentiment vs toxicity); each is two sources x one shared property.
+EMOTION_TRAIN = Pool("source-emotion", "emotion", (
+    LabelSource("task517_emo_classify_emotion_of_dialogue", "chat message",
+                {"happy": "joy", "angry": "anger", "sad": "sadness", "other": None}),
+    LabelSource("task1338_peixian_equity_evaluation_corpus_sentiment_classifier", "sentence about a feeling",
+                {"joy": "joy", "anger": "anger", "sadness": "sadness", "fear": None}),
+))
+OBSCENITY_TRAIN = Pool("source-obscenity", "obscenity", (
+    LabelSource("task326_jigsaw_classification_obscene", "online comment",
+                {"Obscene": "obscene", "Non-obscene": "not obscene"}, "an"),
+    LabelSource("task1721_civil_comments_obscenity_classification", "news comment", {"Yes": "obscene", "No": "not obscene"}),
+))
+INSULT_TRAIN = Pool("source-insult", "insult", (
+    LabelSource("task328_jigsaw_classification_insult", "online comment", {"Insult": "insult", "Non-insult": "no insult"}, "an"),
+    LabelSource("task1724_civil_comments_insult_classification", "news comment", {"Yes": "insult", "No": "no insult"}),
+))
+THREAT_TRAIN = Pool("source-threat", "threat", (
+    LabelSource("task322_jigsaw_classification_threat", "online comment", {"Threat": "threat", "Non-threat": "no threat"}, "an"),
+    LabelSource("task1722_civil_comments_threat_classification", "news comment", {"Yes": "threat", "No": "no threat"}),
+))
+ALL_TRAIN_POOLS = (POLARITY_TRAIN, TOXICITY_TRAIN, EMOTION_TRAIN, OBSCENITY_TRAIN, INSULT_TRAIN, THREAT_TRAIN)
+TRAIN_POOLS = (POLARITY_TRAIN, TOXICITY_TRAIN)  # the default build: the pools the shipped model was trained on
+
+
+def train_pools(names: str | None) -> tuple[Pool, ...]:
+    """The training pools named in a comma list ("all", or pool names, or properties); None: the default."""
+    if names is None:
+        return TRAIN_POOLS
+    if names.strip() == "all":
+        return ALL_TRAIN_POOLS
+    by_name = {key: pool for pool in ALL_TRAIN_POOLS for key in (pool.name, pool.property)}
+    chosen = []
+    for name in (n.strip() for n in names.split(",") if n.strip()):
+        if name not in by_name:
+            known = ", ".join(pool.property for pool in ALL_TRAIN_POOLS)
+            raise ValueError(f"unknown contrast pool {name!r} (known: all, {known})")
+        if by_name[name] not in chosen:
+            chosen.append(by_name[name])
+    if not chosen:
+        raise ValueError("no contrast pool named")
+    return tuple(chosen)
 
 # Dev steering sets: sources (and one property) that no training record comes from.
 DEV_STEERING = (
@@ -122,6 +163,31 @@ TRAIN_WORDINGS: dict[str, tuple[str, ...]] = {
         "Represent the sentence for detecting the emotion it expresses, good or bad: ",
         "Represent the text for classifying the writer's attitude: ",
         "Represent the document for sentiment analysis: ",
+    ),
+    "emotion": (
+        "Represent the text for classifying the emotion it expresses: ",
+        "Represent the {type} for classifying the writer's emotion: ",
+        "Represent the sentence for detecting whether it expresses joy, anger or sadness: ",
+        "Represent the text for identifying the feeling behind it: ",
+        "Represent the message for emotion recognition: ",
+    ),
+    "obscenity": (
+        "Represent the text for classifying whether it is obscene: ",
+        "Represent the {type} for detecting obscene language: ",
+        "Represent the comment for classifying whether it uses vulgar words: ",
+        "Represent the text for detecting profanity: ",
+    ),
+    "insult": (
+        "Represent the text for classifying whether it is an insult: ",
+        "Represent the {type} for detecting insults: ",
+        "Represent the comment for classifying whether it insults someone: ",
+        "Represent the text for detecting personal attacks: ",
+    ),
+    "threat": (
+        "Represent the text for classifying whether it contains a threat: ",
+        "Represent the {type} for detecting threats: ",
+        "Represent the comment for classifying whether it threatens someone: ",
+        "Represent the text for detecting violent threats: ",
     ),
     "toxicity": (
         "Represent the text for classifying whether it is toxic: ",
