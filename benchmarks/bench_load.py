@@ -98,8 +98,8 @@ async def normal_client(http: httpx.AsyncClient, url: str, corpus: list[list[str
         started = time.perf_counter()
         try:
             response = await http.post(f"{url}/v1/embeddings", json=body)
-        except httpx.TimeoutException:
-            phase.statuses["client timeout"] += 1
+        except httpx.TimeoutException:  # it gives up and goes: the server must see it leave (499)
+            phase.statuses[f"client timeout ({size} inputs)"] += 1
             continue
         except httpx.HTTPError as exc:
             phase.statuses[f"connection error ({type(exc).__name__})"] += 1
@@ -180,13 +180,16 @@ def metric(url: str, name: str) -> float:
     return sum(float(line.split()[-1]) for line in lines if line.startswith(name + " "))
 
 
-def render(args: argparse.Namespace, phases: list[Phase], rss: dict[str, int], counters: dict[str, float]) -> str:
+def render(args: argparse.Namespace, phases: list[Phase], rss: dict[str, int], counters: dict[str, float],
+           warm: Phase) -> str:
     quiet, loaded = phases
     five_xx = sum(n for p in phases for s, n in p.statuses.items() if s.isdigit() and s.startswith("5"))
     five_xx += sum(n for p in phases for s, n in p.abusive.items() if s.rsplit(": ", 1)[-1].startswith("5"))
     p99_ratio = percentile(loaded.small_latencies, 0.99) / percentile(quiet.small_latencies, 0.99)
     back = rss["after"] / rss["idle"]
+    # every request a client gave up on, the warm-up's too (the server's counter covers its whole life)
     abandoned = sum(n for s, n in loaded.abusive.items() if s.endswith(": disconnected"))
+    abandoned += sum(n for p in (warm, *phases) for s, n in p.statuses.items() if s.startswith("client timeout"))
     ok = lambda good: "yes" if good else "**no**"  # noqa: E731
     lines = [
         "# Load and fault benchmark (`benchmarks/bench_load.py`)",
@@ -215,7 +218,8 @@ def render(args: argparse.Namespace, phases: list[Phase], rss: dict[str, int], c
         f"| after within 10% of idle | {ok(back <= 1.10)} ({back:.2f}x) |",
         f"| every 200 answer equals in-process encode | max {max(p.max_error for p in phases):.1e} | < 1e-5 "
         f"| {ok(max(p.max_error for p in phases) < 1e-5)} |",
-        f"| abandoned requests the server saw go (status 499) | {counters['left']:.0f} of {abandoned} | all "
+        f"| requests abandoned by their client (abusive disconnects, client timeouts) that the server saw go "
+        f"(status 499) | {counters['left']:.0f} of {abandoned} | all "
         f"| {ok(counters['left'] == abandoned)} |",
         "",
         f"Of the abandoned requests, {counters['cancelled']:.0f} were cancelled while queued, dropping "
@@ -244,7 +248,8 @@ def main() -> None:
     server = start_server(port, "--max-queue-rows", str(max_queue_rows), "--max-inputs", str(MAX_INPUTS), limit=300)
     try:
         # idle = a server that has served this mix before (its kernels and buffers warmed), queue empty
-        asyncio.run(run_phase(Phase("warm-up"), url, corpus, reference, args.clients, warm_up(args), abusive=False))
+        warm = Phase("warm-up")
+        asyncio.run(run_phase(warm, url, corpus, reference, args.clients, warm_up(args), abusive=False))
         wait_for_empty_queue(url)
         time.sleep(3)  # past the server's idle memory release
         sampler = RssSampler(server.pid)
@@ -263,7 +268,7 @@ def main() -> None:
             "cancelled": metric(url, "instructembed_cancelled_requests_total"),
             "dropped": metric(url, "instructembed_dropped_rows_total"),
         }
-        table = render(args, phases, rss, counters)
+        table = render(args, phases, rss, counters, warm)
     finally:
         server.terminate()
         server.wait(timeout=60)

@@ -5,9 +5,12 @@ waiting rows (up to `max_batch_tokens` real tokens), sorts it by length and runs
 passes as the budget allows. Each row is padded, attended and pooled independently, so a result
 never depends on its batch-mates beyond float rounding (< 1e-5).
 
-The window is filled fairly: round-robin over the waiting requests, one row of each in turn, so a
-request with 2,048 long inputs shares every window with the 1-input requests that came after it
-instead of making them wait for all of its rows. A request whose client went away (its task is
+The window is filled fairly: the oldest waiting request first takes up to half of the token budget,
+then round-robin over the waiting requests, one row of each in turn. So a request with 2,048 long
+inputs shares every window with the 1-input requests that came after it instead of making them wait
+for all of its rows, and under overload a request of many rows still finishes in about twice the time
+it would take alone, rather than one row per round of every other request (round-robin alone made
+64-input requests wait minutes behind hundreds of 1-input ones). A request whose client went away (its task is
 cancelled) takes its waiting rows out of the queue at once; rows already in a pass are discarded.
 """
 
@@ -51,6 +54,7 @@ class _Job:
     remaining: int = 0
     failed: bool = False
     waiting: deque = field(default_factory=deque)
+    queued_at: float = field(default_factory=time.monotonic)
 
     def __post_init__(self) -> None:
         self.remaining = self.rows
@@ -155,11 +159,20 @@ class DynamicBatcher:
             return bool(self._jobs)
 
     def _take_window(self) -> list[_Row]:
-        """Take a window of at most `max_batch_tokens` real tokens (at least one row), one row of each
-        waiting request in turn; the turn carries over to the next window."""
+        """Take a window of at most `max_batch_tokens` real tokens (at least one row): rows of the oldest
+        waiting request up to half the budget, then one row of each waiting request in turn; the turn
+        carries over to the next window."""
         with self._wakeup:
             window: list[_Row] = []
             tokens = 0
+            if self._jobs:
+                oldest = min(self._jobs, key=lambda j: j.queued_at)
+                while oldest.waiting and (not window or tokens + len(oldest.waiting[0].ids) <= self.max_batch_tokens // 2):
+                    row = oldest.waiting.popleft()
+                    window.append(row)
+                    tokens += len(row.ids)
+                if not oldest.waiting:
+                    self._jobs.remove(oldest)
             while self._jobs:
                 job = self._jobs[0]
                 row = job.waiting[0]
