@@ -76,13 +76,16 @@ def test_checksums_guard_delta_and_base(tiny_base, tiny_export, tmp_path):
 def test_delta_scale_moves_the_model_between_base_and_trained(tiny_base, tiny_export, tmp_path):
     from instructembed.engine.adapted_model import with_delta_scale
 
-    _, folder = tiny_export
-    encode = lambda f: load_adapted(f, device="cpu", base_folder=tiny_base).encode(PROBES, normalize_embeddings=True)  # noqa: E731
-    trained = encode(folder)
+    _, trained_folder = tiny_export
+
+    def encode(folder):
+        return load_adapted(folder, device="cpu", base_folder=tiny_base).encode(PROBES, normalize_embeddings=True)
+
+    trained = encode(trained_folder)
     base = Instructor(str(tiny_base), device="cpu").encode(PROBES, normalize_embeddings=True)
-    np.testing.assert_allclose(encode(with_delta_scale(folder, 0.0, tmp_path / "s0")), base, atol=1e-5)
-    np.testing.assert_allclose(encode(with_delta_scale(folder, 1.0, tmp_path / "s1")), trained, atol=1e-6)
-    half = encode(with_delta_scale(folder, 0.5, tmp_path / "s05"))
+    np.testing.assert_allclose(encode(with_delta_scale(trained_folder, 0.0, tmp_path / "s0")), base, atol=1e-5)
+    np.testing.assert_allclose(encode(with_delta_scale(trained_folder, 1.0, tmp_path / "s1")), trained, atol=1e-6)
+    half = encode(with_delta_scale(trained_folder, 0.5, tmp_path / "s05"))
     assert (half * trained).sum(axis=1).min() < 0.99999 and (half * base).sum(axis=1).min() < 0.99999
     assert np.allclose((half * trained).sum(axis=1), (half * base).sum(axis=1), atol=0.05)  # about midway
     manifest = json.loads((tmp_path / "s05" / "manifest.json").read_text())
