@@ -62,11 +62,12 @@ def start_cli(*args: str) -> subprocess.Popen:
 
 
 def kill_after_first_shard(process: subprocess.Popen, out: Path, sig: int = signal.SIGKILL, timeout: float = 600) -> set[str]:
-    """Send `sig` (SIGKILL by default) to `process` as soon as one output shard is visible and wait for
-    it to end; the names of the shards visible at that moment."""
+    """Send `sig` (SIGKILL by default) to `process` as soon as the manifest records one output shard (its
+    commit point: a shard renamed into place but not yet recorded is redone by a rerun) and wait for it to
+    end; the names of the shards recorded at that moment."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        done = {p.name for p in out.glob("*.parquet")} if out.is_dir() else set()
+        done = set(manifest(out)["shards"]) if (out / "manifest.json").is_file() else set()
         if done or process.poll() is not None:
             if process.poll() is None:
                 process.send_signal(sig)
