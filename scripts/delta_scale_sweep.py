@@ -30,6 +30,7 @@ from instructembed.train.trainer import build_sampler
 def medi_dev(model, config) -> dict[str, float]:
     """dev_acc and contrast_dev_acc on the MEDI dev file, with the trainer's own batches and metric."""
     tokenizer = model.pair_tokenizer
+    own_length = model.max_seq_length
     model.max_seq_length = config.max_seq_length  # the trainer's dev check runs at the training length
     dev = TokenizedTriples(drop_unfit(read_triples(config.dev_file, True), tokenizer), tokenizer)
     sampler = build_sampler(dev.task_ids, dev.groups, config, 0, None)
@@ -38,6 +39,7 @@ def medi_dev(model, config) -> dict[str, float]:
                            config.pad_to_multiple_of, plain)
     contrast = dev_metrics(model, dev, sampler.stream_batches(contrast=True)[: config.dev_max_batches], config.tau,
                            config.pad_to_multiple_of, plain)
+    model.max_seq_length = own_length  # the dev tasks run at the model's own limit
     return {"dev_acc": ordinary["dev_acc"], "contrast_dev_acc": contrast["dev_acc"]}
 
 
@@ -65,7 +67,6 @@ def main() -> None:
         variant = with_delta_scale(args.model, scale, out / f"scale-{scale:g}")
         model = load_adapted(variant, device="cpu")
         row: dict[str, float] = {"scale": scale, **medi_dev(model, config)}
-        model = load_adapted(variant, device="cpu")  # back at the model's own length
         for task, instructions in tasks:
             result = evaluate_task(model, task, instructions)
             row[task.name] = result.main_score

@@ -45,10 +45,7 @@ class EmbedActor:
 
         if threads > 0:
             torch.set_num_threads(threads)
-        options: dict[str, Any] = {"device": device, "max_seq_length": max_seq_length}
-        if backend != "torch":
-            options["backend"] = backend
-        self.model = Instructor(model, **options)
+        self.model = Instructor(model, device=device, backend=backend, max_seq_length=max_seq_length)
         if expected_weights is not None and weights_checksum(self.model) != expected_weights:
             raise InstructEmbedError(
                 f"model {model!r} on this worker ({os.uname().nodename}) has other weights than on the driver: "
@@ -189,10 +186,8 @@ def embed_shards_ray(
     from instructembed.engine import Instructor
 
     _check_pool(workers, threads_per_worker, gpus_per_worker, batch_size, chunk_size)
-    options: dict[str, Any] = {"device": "cpu", "max_seq_length": max_seq_length}
-    if backend != "torch":
-        options["backend"] = backend
-    probe = Instructor(None if model is None else str(model), **options)  # fails fast on a bad model
+    probe = Instructor(None if model is None else str(model), device="cpu", backend=backend,
+                       max_seq_length=max_seq_length)  # fails fast on a bad model
     identity, seq_length = ModelIdentity.of(probe), int(probe.max_seq_length)
     del probe
     settings = embed_settings(
