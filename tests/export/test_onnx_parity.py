@@ -29,11 +29,21 @@ def test_graph_inputs_outputs_and_dynamic_axes(exported):
     assert (exported / "tokenizer.json").exists()
     weight_matmuls = [n for n in graph.node if n.op_type == "MatMul" and n.input[1].startswith("onnx::MatMul")]
     int8 = onnx.load(str(exported / "model_int8.onnx"), load_external_data=False).graph
-    assert sum(n.op_type == "MatMulInteger" for n in int8.node) == len(weight_matmuls) == 36  # every weight MatMul is int8
+    # every weight MatMul is int8: the attention outputs and the FFN (18), and each fused Attention's q/k/v (QAttention)
+    assert sum(n.op_type == "MatMulInteger" for n in int8.node) == len(weight_matmuls) == 18
+    assert sum(n.op_type == "QAttention" for n in int8.node) == 6 and not any(n.op_type == "Attention" for n in int8.node)
     outliers = [n for n in int8.node if n.name.endswith("_outliers")]
     assert len(outliers) == 12  # the FFN's outlier input channels go to thin float MatMuls (docs/performance.md)
     # smaller, though not 4x: the embedding table stays float
     assert (exported / "model_int8.onnx").stat().st_size < 0.7 * (exported / "model.onnx").stat().st_size
+
+
+def test_bert_graph_is_fused_into_onnxruntime_kernels_and_the_model_keeps_its_attention(exported, default_model):
+    config = json.loads((exported / "instructembed_onnx.json").read_text())
+    assert config["fused_operators"] == {"EmbedLayerNormalization": 1, "Attention": 6, "BiasGelu": 6, "SkipLayerNormalization": 12}
+    ops = {n.op_type for n in onnx.load(str(exported / "model.onnx"), load_external_data=False).graph.node}
+    assert {"Attention", "SkipLayerNormalization"} <= ops and "Softmax" not in ops
+    assert default_model.transformer.auto_model.config._attn_implementation == "sdpa"  # traced eager, then restored
 
 
 def test_fp32_cosine_at_least_0999_on_shared_eval_text(exported, default_model, sts_sentences):
@@ -110,6 +120,7 @@ def test_tiny_t5_with_dense_head_exports_without_token_type_ids(tiny_t5_path, tm
     assert got.shape == (3, 16)  # the Dense head (32 -> 16) is inside the graph
     assert np.abs(got - expected).max() < 1e-5
     assert OnnxInstructor(folder).encode(rows).shape == (3, 16)  # int8 graph runs too
+    assert json.loads((folder / "instructembed_onnx.json").read_text())["fused_operators"] == {}  # T5: left plain
 
 
 def test_bad_inputs_are_one_line_errors(exported, tmp_path, default_model):

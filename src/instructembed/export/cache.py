@@ -74,11 +74,13 @@ def export_key(folder: Path, quantize: str | None, opset: int = OPSET) -> str:
     from instructembed import __version__
     from instructembed.export.onnx_export import FORMAT_VERSION
 
+    from instructembed.export.fusion import FUSION_VERSION
     from instructembed.export.quantize import RECIPE_VERSION
 
     spec = {
         "weights": weights_checksum(folder),
         "quantize": quantize, "recipe": RECIPE_VERSION if quantize else None, "opset": opset, "format": FORMAT_VERSION,
+        "fusion": FUSION_VERSION,
         "instructembed": __version__, "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
@@ -124,7 +126,7 @@ def _export(folder: Path, label: str, target: Path, quantize: str | None, show_p
     from instructembed.engine.instructor import Instructor
     from instructembed.export.onnx_export import export_onnx
 
-    steps = ["load", "trace"] + (["int8"] if quantize else []) + ["save"]
+    steps = ["load", "trace", "fuse"] + (["int8"] if quantize else []) + ["save"]
     title = f"first use: exporting {label} to ONNX{' int8' if quantize else ''}"
     started = time.perf_counter()
     with tqdm(

@@ -15,6 +15,7 @@ from torch import Tensor, nn
 
 from instructembed.atomic_folder import replace_dir
 from instructembed.errors import InstructEmbedError
+from instructembed.export.fusion import eager_attention, fuse_encoder
 
 CONFIG_FILE = "instructembed_onnx.json"
 FP32_FILE = "model.onnx"
@@ -38,6 +39,14 @@ def graph_input_names(model: Any) -> list[str]:
     if "token_type_ids" in model.tokenizer.model_input_names:
         names.append("token_type_ids")
     return names
+
+
+def _mixed_length_feeds(model: Any, names: list[str]) -> list[dict]:
+    """Padded batches of texts of different lengths, with and without instructions: the fusion's check."""
+    from instructembed.export.quantize import CALIBRATION_PAIRS
+
+    batches = [[list(p) for p in CALIBRATION_PAIRS], [["", "one"], ["Represent the sentence:", "two words"]]]
+    return [{name: model.tokenize(batch)[name].numpy() for name in names} for batch in batches]
 
 
 def is_export_folder(folder: Path) -> bool:
@@ -74,10 +83,12 @@ def export_onnx(
     """Write `model.onnx` (and `model_int8.onnx` with `quantize="int8"`), the tokenizer and a config, atomically.
 
     `output_dir` is replaced whole: it must be new, empty or an earlier export, unless `force`
-    (see `check_export_folder`). `on_step` is called with "trace", "int8" and "save" as each step begins.
+    (see `check_export_folder`). `on_step` is called with "trace", "fuse", "int8" and "save" as each step begins.
 
-    The graph takes `input_ids`, `attention_mask`, `pooling_mask` (the attention mask with each row's
-    instruction zeroed) and, for BERT-like models, `token_type_ids`; batch and sequence axes are dynamic.
+    The fp32 graph is fused into onnxruntime's transformer kernels where that computes the same embeddings
+    (`fuse_encoder`; the config lists the fused operators). The graph takes `input_ids`, `attention_mask`,
+    `pooling_mask` (the attention mask with each row's instruction zeroed) and, for BERT-like models,
+    `token_type_ids`; batch and sequence axes are dynamic.
 
     Example:
         >>> export_onnx(Instructor(), "runs/minilm-onnx", quantize="int8")
@@ -95,6 +106,8 @@ def export_onnx(
     try:
         step("trace")
         names = _trace(model, staging / FP32_FILE, opset)
+        step("fuse")
+        fused = fuse_encoder(staging / FP32_FILE, model.transformer.auto_model.config, _mixed_length_feeds(model, names))
         files = {"fp32": FP32_FILE}
         if quantize == "int8":
             from instructembed.export.quantize import calibration_feeds, quantize_int8
@@ -116,6 +129,7 @@ def export_onnx(
             "files": files,
             "default": "int8" if quantize == "int8" else "fp32",
             "opset": opset,
+            "fused_operators": fused,
         }
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         replace_dir(staging, target)
@@ -132,7 +146,7 @@ def _trace(model: Any, file: Path, opset: int) -> list[str]:
     graph = _EmbeddingGraph(model, names).eval()
     axes = {name: {0: "batch", 1: "sequence"} for name in names} | {"sentence_embedding": {0: "batch"}}
     try:
-        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings():
+        with torch.inference_mode(False), torch.no_grad(), warnings.catch_warnings(), eager_attention(model.transformer.auto_model):
             warnings.simplefilter("ignore")  # the TorchScript exporter's tracer and deprecation notes
             torch.onnx.export(
                 graph, tuple(sample[name] for name in names), str(file),
