@@ -135,3 +135,19 @@ def test_bad_inputs_are_one_line_errors(exported, tmp_path, default_model):
     assert not (tmp_path / "x").exists()
     with pytest.raises(InstructEmbedError, match="max_seq_length"):
         OnnxInstructor(exported, max_seq_length=100_000)
+
+
+def test_a_fused_graph_that_disagrees_with_the_plain_one_is_not_kept(tiny_bert_path, tmp_path, monkeypatch):
+    from instructembed.export import fusion
+
+    torch_model = Instructor(tiny_bert_path, device="cpu")
+    rows = [["Represent the Science title:", "3D ActionSLAM: wearable person tracking"], ["", "cat"]]
+    fused = export_onnx(torch_model, tmp_path / "fused")
+    assert json.loads((fused / "instructembed_onnx.json").read_text())["fused_operators"]["Attention"] >= 1
+    assert np.abs(OnnxInstructor(fused).encode(rows) - torch_model.encode(rows)).max() < 1e-5
+    monkeypatch.setattr(fusion, "TOLERANCE", -1.0)  # no fused graph can pass the check now
+    plain = export_onnx(torch_model, tmp_path / "plain")
+    assert json.loads((plain / "instructembed_onnx.json").read_text())["fused_operators"] == {}
+    ops = {n.op_type for n in onnx.load(str(plain / "model.onnx")).graph.node}
+    assert "Softmax" in ops and "Attention" not in ops and not list(plain.glob("*.fused.onnx"))
+    assert np.abs(OnnxInstructor(plain).encode(rows) - torch_model.encode(rows)).max() < 1e-5
