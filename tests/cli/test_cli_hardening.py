@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import shlex
 import subprocess
 import sys
 import time
@@ -190,7 +191,11 @@ def test_version_real_process():
 def test_shell_completion_is_offered():
     result = runner.invoke(app, ["--help"])
     assert result.exit_code == 0 and "--install-completion" in result.output and "--show-completion" in result.output
-    proc = run_cli("--show-completion", "bash")  # a real process: completion reads the program's own name
+    # A real process (completion reads the program's own name) under bash: typer detects the calling shell from
+    # the process tree, so under a `sh` parent (nohup sh -c "make test") it would answer "Shell sh not supported".
+    # `; exit $?` keeps bash from exec-ing the command in its own place.
+    command = f"{shlex.quote(sys.executable)} -m instructembed --show-completion bash; exit $?"
+    proc = subprocess.run(["bash", "-c", command], capture_output=True, text=True, env=ENV, timeout=300)
     assert proc.returncode == 0 and "complete" in proc.stdout and "instructembed" in proc.stdout, proc.stderr
 
 
