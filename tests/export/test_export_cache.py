@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -104,3 +105,25 @@ def test_an_interrupted_export_leaves_no_cache_entry(tmp_path):
                             "--backend", "onnx-int8"], env=env, capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
     assert "first use: exporting" in rerun.stderr and len(entries(root)) == 1 and np.load(tmp_path / "out.npy").shape == (2, 384)
+
+
+@pytest.mark.parametrize("vnni, weights", [(True, "int8"), (False, "uint8")])
+def test_an_int8_entry_is_made_for_this_cpus_int8_kernels(tiny_bert_path, tmp_path, monkeypatch, vnni, weights):
+    """Without VNNI onnxruntime's u8s8 kernels saturate on signed 8-bit weights: there the weights are unsigned,
+    and the cache keys differ, so a graph quantized for one kind of CPU is not reused on the other."""
+    import onnx
+
+    from instructembed.export import export_onnx, quantize
+    from instructembed.export.cache import export_key
+
+    monkeypatch.setattr(quantize, "has_vnni", lambda: vnni)
+    key = export_key(tiny_bert_path, "int8")
+    monkeypatch.setattr(quantize, "has_vnni", lambda: not vnni)
+    assert export_key(tiny_bert_path, "int8") != key
+    monkeypatch.setattr(quantize, "has_vnni", lambda: vnni)
+    folder = export_onnx(Instructor(tiny_bert_path, device="cpu"), tmp_path / "bert", quantize="int8")
+    assert json.loads((folder / "instructembed_onnx.json").read_text())["int8_weights"] == weights
+    graph = onnx.load(str(folder / "model_int8.onnx"))
+    types = {i.data_type for i in graph.graph.initializer if len(i.dims) == 2 and i.data_type != onnx.TensorProto.FLOAT}
+    assert types == {onnx.TensorProto.INT8 if weights == "int8" else onnx.TensorProto.UINT8}
+    assert Instructor(folder, backend="onnx-int8").encode(ROWS).shape == (3, 32)

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase, T5EncoderModel
-from transformers.utils import logging as hf_logging
 
 from instructembed.engine.module import Module
 from instructembed.errors import InstructEmbedError
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
 
 _T5_TYPES = {"t5", "mt5", "umt5"}
 
@@ -61,6 +63,10 @@ class Transformer(Module):
 
     @classmethod
     def load(cls, path: str | Path, max_seq_length: int | None = None, dtype: torch.dtype | None = None) -> "Transformer":
+        # transformers' model code is imported on the first load, not with the package (seconds of start-up)
+        from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
+        from transformers.utils import logging as hf_logging
+
         folder = Path(path)
         st_config = json.loads((folder / cls.config_file_name).read_text()) if (folder / cls.config_file_name).exists() else {}
         try:

@@ -75,11 +75,12 @@ def export_key(folder: Path, quantize: str | None, opset: int = OPSET) -> str:
     from instructembed.export.onnx_export import FORMAT_VERSION
 
     from instructembed.export.fusion import FUSION_VERSION
-    from instructembed.export.quantize import RECIPE_VERSION
+    from instructembed.export.quantize import RECIPE_VERSION, default_weight_type
 
     spec = {
         "weights": weights_checksum(folder),
-        "quantize": quantize, "recipe": RECIPE_VERSION if quantize else None, "opset": opset, "format": FORMAT_VERSION,
+        "quantize": quantize, "recipe": RECIPE_VERSION if quantize else None,
+        "weight_type": default_weight_type() if quantize else None,  # an int8 graph made for this CPU's kernels "opset": opset, "format": FORMAT_VERSION,
         "fusion": FUSION_VERSION,
         "instructembed": __version__, "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
     }

@@ -110,10 +110,11 @@ def export_onnx(
         fused = fuse_encoder(staging / FP32_FILE, model.transformer.auto_model.config, _mixed_length_feeds(model, names))
         files = {"fp32": FP32_FILE}
         if quantize == "int8":
-            from instructembed.export.quantize import calibration_feeds, quantize_int8
+            from instructembed.export.quantize import calibration_feeds, default_weight_type, quantize_int8
 
             step("int8")
-            quantize_int8(staging / FP32_FILE, staging / INT8_FILE, calibration=calibration_feeds(model, names))
+            weight_type = default_weight_type()
+            quantize_int8(staging / FP32_FILE, staging / INT8_FILE, calibration=calibration_feeds(model, names), weight_type=weight_type)
             files["int8"] = INT8_FILE
         step("save")
         model.tokenizer.save_pretrained(str(staging))
@@ -131,6 +132,8 @@ def export_onnx(
             "opset": opset,
             "fused_operators": fused,
         }
+        if quantize == "int8":
+            config["int8_weights"] = weight_type  # "uint8" on CPUs whose signed int8 kernels saturate
         (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2))
         replace_dir(staging, target)
     finally:

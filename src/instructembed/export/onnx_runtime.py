@@ -10,6 +10,7 @@ import numpy as np
 from torch import Tensor
 
 from instructembed.engine.instructor import Instructor
+from instructembed.engine.tokenizer_file import TokenizerFile
 from instructembed.errors import InstructEmbedError
 from instructembed.export.onnx_export import CONFIG_FILE, FORMAT_VERSION, INT8_FILE
 
@@ -28,7 +29,6 @@ class OnnxGraph:
 
     def __init__(self, folder: str | Path, onnx_file: str | None = None, *, device: Any = None, threads: int | None = None) -> None:
         import onnxruntime as ort
-        from transformers import AutoTokenizer
 
         folder = Path(folder)
         if not (folder / CONFIG_FILE).is_file():
@@ -53,7 +53,7 @@ class OnnxGraph:
             raise InstructEmbedError(f"cannot load ONNX graph {file}: {str(exc).strip().splitlines()[0]}") from None
         self.folder, self.onnx_file = folder, file
         self.input_names = [i.name for i in self.session.get_inputs()]
-        self.tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.tokenizer = _load_tokenizer(folder, self.input_names)
         self.device = "cuda" if "CUDAExecutionProvider" in self.session.get_providers() else "cpu"
 
     @property
@@ -120,6 +120,16 @@ class OnnxInstructor(Instructor):
     @property
     def config(self) -> dict:
         return self.graph.config
+
+
+def _load_tokenizer(folder: Path, input_names: list[str]) -> Any:
+    """The export's `tokenizer.json` through `tokenizers` (no transformers import); a folder without one
+    (a slow-only tokenizer) through transformers."""
+    if TokenizerFile.available(folder):
+        return TokenizerFile(folder, input_names)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
 
 
 def providers_for(device: Any) -> list[str]:

@@ -163,6 +163,25 @@ def split_outlier_channels(model: onnx.ModelProto, channels: dict[str, Sequence[
     return keep_float
 
 
+def has_vnni() -> bool:
+    """Whether this CPU has the VNNI instructions (AVX512-VNNI or AVX-VNNI) onnxruntime's int8 kernels use on
+    x86, read from /proc/cpuinfo; a non-x86 CPU (ARM's dot-product kernels do not saturate) counts as having them."""
+    import platform
+
+    if platform.machine().lower() not in ("x86_64", "amd64", "i386", "i686"):
+        return True
+    try:
+        flags = next((line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("flags")), "")
+    except OSError:
+        return False
+    return bool({"avx512_vnni", "avx_vnni"} & set(flags.split()))
+
+
+def default_weight_type() -> str:
+    """"int8" (signed weights, the u8s8 kernels) where they do not saturate, "uint8" on x86 without VNNI."""
+    return "int8" if has_vnni() else "uint8"
+
+
 def quantize_int8(
     source: str | Path,
     target: str | Path,
@@ -175,6 +194,7 @@ def quantize_int8(
     reduce_range: bool = False,
     embeddings: bool = False,
     attention: bool = True,
+    weight_type: str | None = None,
 ) -> Path:
     """Write an int8 copy of `source`: MatMul weights per channel, activations dynamically.
 
@@ -186,11 +206,16 @@ def quantize_int8(
         keep_float: MatMuls left wholly in float; default: none with calibration, else the down-projections.
         embeddings: also quantize the embedding tables (Gather); off by default: it costs accuracy, no speed.
         attention: quantize the q/k/v projection of fused `Attention` nodes (`QAttention`; see `fusion`).
+        reduce_range: 7-bit weights (another way around the u8s8 saturation, less accurate than "uint8").
+        weight_type: "int8" or "uint8"; default: `default_weight_type()`, for this CPU's kernels.
     """
     import tempfile
 
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    weight_type = weight_type or default_weight_type()
+    if weight_type not in ("int8", "uint8"):
+        raise InstructEmbedError(f"weight_type must be 'int8' or 'uint8', got {weight_type!r}")
     root = logging.getLogger()
     level = root.level
     try:
@@ -209,7 +234,8 @@ def quantize_int8(
                 onnx.save(model, str(source_file))
             root.setLevel(logging.ERROR)  # onnxruntime's advice to pre-process, logged on the root logger each time
             quantize_dynamic(
-                str(source_file), str(target), per_channel=per_channel, reduce_range=reduce_range, weight_type=QuantType.QInt8,
+                str(source_file), str(target), per_channel=per_channel, reduce_range=reduce_range,
+                weight_type=QuantType.QUInt8 if weight_type == "uint8" else QuantType.QInt8,
                 op_types_to_quantize=["MatMul"] + ["Gather"] * embeddings + ["Attention"] * attention,
                 nodes_to_exclude=float_names,
                 # attention's activation x activation products stay float; the fused kernels' outputs are float
