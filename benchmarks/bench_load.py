@@ -39,7 +39,7 @@ import psutil
 from corpus import load_corpus
 from server_process import free_port, start_server
 from instructembed import Instructor
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 
 SIZES = ((1, 0.7), (8, 0.2), (64, 0.1))  # inputs per request, share of requests
 MAX_INPUTS = 2048

@@ -20,7 +20,7 @@ import torch
 
 from instructembed.engine.adapted_model import load_adapted, with_delta_scale
 from instructembed.evaluate import discover_tasks, evaluate_task
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 from instructembed.train.config import load_config
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples
 from instructembed.train.monitoring import dev_metrics

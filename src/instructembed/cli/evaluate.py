@@ -104,7 +104,7 @@ def evaluate(
 
     from instructembed.evaluate import EmbeddingCache, run_suite
     from instructembed.evaluate.report import render_report
-    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.atomic_file import write_text_atomic
     from instructembed.evaluate.runner import write_run_info
 
     from instructembed.engine.backends import check_backend
@@ -193,7 +193,7 @@ def analyze_robustness(
     """
     from instructembed.evaluate import EmbeddingCache, load_task
     from instructembed.evaluate.analyses import load_paraphrases, render_robustness, robustness
-    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.atomic_file import write_text_atomic
 
     variants = load_paraphrases(paraphrases)
     chosen = [load_task(t) for t in (tasks or [n for n in variants])]
@@ -220,7 +220,7 @@ def analyze_complexity(
     """
     from instructembed.evaluate import EmbeddingCache, discover_tasks, load_task
     from instructembed.evaluate.analyses import complexity, render_complexity
-    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.atomic_file import write_text_atomic
 
     chosen = [load_task(t) for t in tasks] if tasks else discover_tasks()
     rows = complexity(_load_model(model, None), chosen, _instructions(False, instructions), EmbeddingCache(), max_rows,
@@ -292,7 +292,7 @@ def analyze_reproduction(
     """
     from instructembed.evaluate import load_results
     from instructembed.evaluate.reproduction import load_reference, render_reproduction, reproduction_rows
-    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.atomic_file import write_text_atomic
     from instructembed.shared_data import reference_dir
 
     ref = load_reference(reference or reference_dir() / "all-MiniLM-L6-v2.mteb.json")

@@ -90,7 +90,7 @@ def _search_file(index, encoder, queries: Path, output: Path, instruction, k: in
     from tqdm.auto import tqdm
 
     from instructembed.embedfiles.readers import count_rows, read_rows
-    from instructembed.evaluate.result import write_text_atomic
+    from instructembed.atomic_file import write_text_atomic
 
     rows = read_rows(queries, query_field, instruction, None, id_field)
     lines: list[str] = []

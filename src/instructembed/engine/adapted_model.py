@@ -28,7 +28,7 @@ from instructembed.engine.default_model import base_model_path, sha256_of
 from instructembed.engine.loading import load_modules
 from instructembed.engine.module import Module
 from instructembed.errors import InstructEmbedError
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 
 if TYPE_CHECKING:
     from instructembed.engine.instructor import Instructor

@@ -64,7 +64,7 @@ class Transformer(Module):
     @classmethod
     def load(cls, path: str | Path, max_seq_length: int | None = None, dtype: torch.dtype | None = None) -> "Transformer":
         # transformers' model code is imported on the first load, not with the package (seconds of start-up)
-        from transformers import AutoConfig, AutoModel, AutoTokenizer, T5EncoderModel
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
         folder = Path(path)
@@ -73,7 +73,10 @@ class Transformer(Module):
             config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
         except Exception as exc:
             raise InstructEmbedError(f"cannot read model config in {folder}: {_first_line(exc)}") from None
-        model_class = T5EncoderModel if config.model_type in _T5_TYPES else AutoModel
+        if config.model_type in _T5_TYPES:
+            from transformers import T5EncoderModel as model_class  # T5's code only for T5 (seconds to import)
+        else:
+            model_class = AutoModel
         hf_logging.disable_progress_bar()  # a bar per load is noise; our own bars cover long work
         try:
             auto_model = model_class.from_pretrained(str(folder), config=config, local_files_only=True, dtype=dtype)

@@ -21,7 +21,8 @@ from instructembed.evaluate.instructions import InstructionSet, TaskInstructions
 from instructembed.evaluate.pair_classification import evaluate_pair_classification
 from instructembed.evaluate.prompt_retrieval import evaluate_prompt_retrieval
 from instructembed.evaluate.reranking import evaluate_reranking
-from instructembed.evaluate.result import TaskResult, result_file_name, write_text_atomic
+from instructembed.atomic_file import write_text_atomic
+from instructembed.evaluate.result import TaskResult, result_file_name
 from instructembed.evaluate.retrieval import evaluate_retrieval
 from instructembed.evaluate.steering import evaluate_steering
 from instructembed.evaluate.sts import evaluate_sts

@@ -22,7 +22,7 @@ import numpy as np
 from tqdm import tqdm
 
 from instructembed.errors import InstructEmbedError
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 from instructembed.medi import contrast, dev_retrieval
 from instructembed.medi.derive import derive_pair_instruction, derive_sni_instruction
 from instructembed.medi.embedding_cache import DEFAULT_CACHE_DIR, CachedEmbedder

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 from instructembed.medi.records import Record
 
 KIND = "contrast"

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 from instructembed.medi.records import Record
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from instructembed.engine.default_model import sha256_of
 from instructembed.errors import InstructEmbedError
-from instructembed.evaluate.result import write_text_atomic
+from instructembed.atomic_file import write_text_atomic
 from instructembed.scale.identity import ModelIdentity
 from instructembed.scale.shards import InputShard
 
