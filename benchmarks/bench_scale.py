@@ -2,8 +2,12 @@
 
 Peer: this process loads the model and runs `Instructor.encode` with 2 torch threads. Engine:
 `embed_shards_ray` on a local Ray cluster (2 CPUs) with 2 workers x 1 thread, reading 4 parquet shards
-and writing 4; its time is the whole job (actors start and load the model, read, embed, write), not the
-cluster start. Ratio = peer time / engine time (target >= 0.8); encode alone is printed too.
+and writing 4, in chunks of `--chunk-size` rows per actor call (default 4096, the CLI's: each actor call
+length-sorts a whole shard, as in-process `encode` sorts the whole corpus; 128-row chunks of mixed lengths
+pad more); its time is the whole job (actors start and load the model, read, embed, write), not the
+cluster start. Ratio = peer time / engine time (target >= 0.8); encode alone is printed too. Also measured:
+the engine with 1 worker x 2 threads, and in-process encode of half the texts on 1 thread (what each of
+the 2 workers does), which bounds what 2 x 1-thread workers can reach on this CPU.
 `--n 40` proves the script runs (its numbers mean nothing: start-up dominates).
 """
 
@@ -36,6 +40,7 @@ def write_shards(pairs: list[list[str]], folder: Path, shards: int = 4) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="texts (default 2000)")
+    parser.add_argument("--chunk-size", type=int, default=4096, help="rows per actor call (default 4096, as the CLI)")
     args = parser.parse_args()
     logging.getLogger("instructembed").setLevel(logging.ERROR)
     import ray
@@ -55,23 +60,39 @@ def main() -> None:
         model.encode(pairs, batch_size=BATCH, normalize_embeddings=True)
         local, encode_only = time.perf_counter() - start, time.perf_counter() - loaded
 
+        one_thread = Instructor(device="cpu")
+        torch.set_num_threads(1)
+        one_thread.encode(pairs[:64], batch_size=BATCH)  # warm-up at one thread
+        start = time.perf_counter()
+        one_thread.encode(pairs[: len(pairs) // 2], batch_size=BATCH, normalize_embeddings=True)
+        half_one_thread = time.perf_counter() - start  # what one 1-thread worker does with its half
+        torch.set_num_threads(2)
+
+        engines = {}
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         try:
-            start = time.perf_counter()
-            report = embed_shards_ray(
-                root / "in", root / "out", instruction_column="instruction", workers=2, threads_per_worker=1,
-                batch_size=BATCH, chunk_size=128, show_progress_bar=False,
-            )
-            engine = time.perf_counter() - start
+            for workers, threads in ((2, 1), (1, 2)):
+                start = time.perf_counter()
+                report = embed_shards_ray(
+                    root / "in", root / f"out-{workers}x{threads}", instruction_column="instruction", workers=workers,
+                    threads_per_worker=threads, batch_size=BATCH, chunk_size=args.chunk_size, show_progress_bar=False,
+                )
+                engines[workers, threads] = time.perf_counter() - start
+                assert report.rows == len(pairs), report
         finally:
             ray.shutdown()
-    assert report.rows == len(pairs), report
-    print(f"corpus: {len(pairs)} texts, 5 instructions, 4 shards")
-    print(f"{'method':44} {'seconds':>8} {'texts/s':>8}")
-    print(f"{'in-process: load model + encode (2 threads)':44} {local:8.1f} {len(pairs) / local:8.1f}")
-    print(f"{'  of which encode':44} {encode_only:8.1f} {len(pairs) / encode_only:8.1f}")
-    print(f"{'Ray engine (2 workers x 1 thread, whole job)':44} {engine:8.1f} {len(pairs) / engine:8.1f}")
-    print(f"\nratio (in-process time / engine time): {local / engine:.2f}  (target >= 0.8)")
+    print(f"corpus: {len(pairs)} texts, 5 instructions, 4 shards, chunk size {args.chunk_size}")
+    print(f"{'method':48} {'seconds':>8} {'texts/s':>8}")
+    print(f"{'in-process: load model + encode (2 threads)':48} {local:8.1f} {len(pairs) / local:8.1f}")
+    print(f"{'  of which encode':48} {encode_only:8.1f} {len(pairs) / encode_only:8.1f}")
+    print(f"{'in-process: encode half the texts on 1 thread':48} {half_one_thread:8.1f} {len(pairs) / 2 / half_one_thread:8.1f}")
+    for (workers, threads), seconds in engines.items():
+        label = f"Ray engine ({workers} worker{'s' * (workers > 1)} x {threads} thread{'s' * (threads > 1)}, whole job)"
+        print(f"{label:48} {seconds:8.1f} {len(pairs) / seconds:8.1f}")
+    print(f"\nratio (in-process time / engine time), 2 workers x 1 thread: {local / engines[2, 1]:.2f}  (target >= 0.8)")
+    print(f"ratio, 1 worker x 2 threads: {local / engines[1, 2]:.2f}")
+    print(f"1 thread vs 2 threads, per text: {half_one_thread * 2 / encode_only:.2f}x the time (2 x 1-thread workers can at best match "
+          f"{encode_only / half_one_thread * 100:.0f}% of the 2-thread peer's encode)")
 
 
 if __name__ == "__main__":

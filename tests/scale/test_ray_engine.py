@@ -139,3 +139,12 @@ def test_unreachable_cluster_is_a_one_line_error(tmp_path):
     assert process.wait(timeout=600) == 2
     stderr = process.stderr.read().strip()
     assert stderr.startswith("error: cannot reach or start the Ray cluster at 127.0.0.1:9") and "\n" not in stderr, stderr
+
+
+def test_a_small_job_is_spread_over_every_worker():
+    """Ray Data bundles input blocks up to a call's size: the chunk shrinks so each worker gets two calls or more."""
+    from instructembed.scale.ray_engine import spread_chunk_size
+
+    assert spread_chunk_size(4096, 2000, workers=2, batch_size=32) == 500  # 4 shards of 500: one call each
+    assert spread_chunk_size(4096, 10**6, workers=4, batch_size=32) == 4096  # big jobs keep the chunk asked for
+    assert spread_chunk_size(4096, 40, workers=2, batch_size=32) == 32  # never below a forward pass

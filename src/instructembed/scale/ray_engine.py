@@ -132,6 +132,12 @@ def embed_dataset(
     )
 
 
+def spread_chunk_size(chunk_size: int, rows: int, workers: int, batch_size: int) -> int:
+    """`chunk_size`, lowered so that every worker gets at least two calls: Ray Data bundles input blocks up to a
+    call's size, so 2,000 rows with a 4,096-row chunk would all go to one actor while the others idle."""
+    return max(1, min(chunk_size, max(batch_size, -(-rows // (2 * workers)))))
+
+
 def _check_pool(workers: int | None, threads: int, gpus: float, batch_size: int, chunk_size: int) -> None:
     for name, value in (("workers", workers), ("threads per worker", threads), ("batch size", batch_size), ("chunk size", chunk_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -208,6 +214,7 @@ def embed_shards_ray(
             pool = workers if workers is not None else _default_workers(ray, threads_per_worker, gpus_per_worker)
             _check_fits(ray, pool, threads_per_worker, gpus_per_worker)
             ds = _read(ray, [shard for shard, _ in todo], [info for _, info in todo], settings)
+            chunk_size = spread_chunk_size(chunk_size, sum(info.rows for _, info in todo), pool, batch_size)
             ds = embed_dataset(
                 ds, model=model, instruction=instruction, instruction_column=instruction_column, text_column=text_column,
                 workers=pool, threads_per_worker=threads_per_worker, gpus_per_worker=gpus_per_worker,
