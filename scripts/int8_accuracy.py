@@ -70,7 +70,7 @@ def plans(model: onnx.ModelProto) -> dict[str, dict]:
         plans[f"calibrated: up + down split {k}, embeddings float"] = {"split": up + down, "outliers": k, "keep_float": []}
     for k in (4, 8):
         plans[f"calibrated: every MatMul split {k}, embeddings float"] = {"split": matmuls, "outliers": k, "keep_float": []}
-        plans[f"calibrated: every MatMul split {k}, embeddings float, reduce_range"] = {"split": matmuls, "outliers": k, "keep_float": [], "reduce_range": True}
+        plans[f"calibrated: every MatMul split {k}, embeddings float, reduce_range"] = {"split": matmuls, "outliers": k, "keep_float": [], "reduce_range": True, "weight_type": "int8"}
     plans["calibrated: every MatMul split 8, embeddings int8"] = {"split": matmuls, "outliers": 8, "keep_float": [], "embeddings": True}
     plans["calibrated: up + qkv split 8, down float, embeddings float"] = {"split": up + qkv, "outliers": 8, "keep_float": down}
     plans["calibrated: up split 8, down float, embeddings int8"] = {"split": up, "outliers": 8, "keep_float": down, "embeddings": True}
