@@ -127,3 +127,10 @@ def test_an_int8_entry_is_made_for_this_cpus_int8_kernels(tiny_bert_path, tmp_pa
     types = {i.data_type for i in graph.graph.initializer if len(i.dims) == 2 and i.data_type != onnx.TensorProto.FLOAT}
     assert types == {onnx.TensorProto.INT8 if weights == "int8" else onnx.TensorProto.UINT8}
     assert Instructor(folder, backend="onnx-int8").encode(ROWS).shape == (3, 32)
+
+
+def test_the_key_covers_every_export_option(tiny_bert_path):
+    from instructembed.export.cache import export_key
+
+    keys = {export_key(tiny_bert_path, None), export_key(tiny_bert_path, "int8"), export_key(tiny_bert_path, None, opset=18)}
+    assert len(keys) == 3 and export_key(tiny_bert_path, None) == export_key(tiny_bert_path, None)

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from instructembed.atomic_file import write_text_atomic
 from instructembed.errors import InstructEmbedError
 
 

@@ -80,7 +80,8 @@ def export_key(folder: Path, quantize: str | None, opset: int = OPSET) -> str:
     spec = {
         "weights": weights_checksum(folder),
         "quantize": quantize, "recipe": RECIPE_VERSION if quantize else None,
-        "weight_type": default_weight_type() if quantize else None,  # an int8 graph made for this CPU's kernels "opset": opset, "format": FORMAT_VERSION,
+        "weight_type": default_weight_type() if quantize else None,  # an int8 graph made for this CPU's kernels
+        "opset": opset, "format": FORMAT_VERSION,
         "fusion": FUSION_VERSION,
         "instructembed": __version__, "torch": torch.__version__, "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
     }
