@@ -9,6 +9,7 @@ milliseconds and gives the same ids. This class offers the part of the transform
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ class TokenizerFile:
         self.backend.no_padding()  # a tokenizer.json may carry padding and truncation settings; each call sets its own
         self.backend.no_truncation()
         self.model_input_names = list(model_input_names)
+        self._lock = threading.Lock()  # truncation is a setting of the shared backend: one call at a time sets and uses it
         self.all_special_ids = sorted(i for i, token in self.backend.get_added_tokens_decoder().items() if token.special)
         pad = config.get("pad_token")
         pad = pad.get("content") if isinstance(pad, dict) else pad
@@ -55,11 +57,12 @@ class TokenizerFile:
         self, text: str | list[str], *, add_special_tokens: bool = True, truncation: bool = False,
         max_length: int | None = None, verbose: bool = True,
     ) -> dict[str, Any]:
-        if truncation and max_length is not None:
-            self.backend.enable_truncation(max_length)
-        else:
-            self.backend.no_truncation()
-        if isinstance(text, str):
-            return {"input_ids": self.backend.encode(text, add_special_tokens=add_special_tokens).ids}
-        encodings = self.backend.encode_batch(list(text), add_special_tokens=add_special_tokens)
+        with self._lock:
+            if truncation and max_length is not None:
+                self.backend.enable_truncation(max_length)
+            else:
+                self.backend.no_truncation()
+            if isinstance(text, str):
+                return {"input_ids": self.backend.encode(text, add_special_tokens=add_special_tokens).ids}
+            encodings = self.backend.encode_batch(list(text), add_special_tokens=add_special_tokens)
         return {"input_ids": [e.ids for e in encodings]}
