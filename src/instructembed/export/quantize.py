@@ -14,6 +14,7 @@ mean from 0.9963 to 0.9981.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -163,6 +164,7 @@ def split_outlier_channels(model: onnx.ModelProto, channels: dict[str, Sequence[
     return keep_float
 
 
+@functools.cache  # read once per process: every ONNX load asks (the export cache key)
 def has_vnni() -> bool:
     """Whether this CPU has the VNNI instructions (AVX512-VNNI or AVX-VNNI) onnxruntime's int8 kernels use on
     x86, read from /proc/cpuinfo; a non-x86 CPU (ARM's dot-product kernels do not saturate) counts as having them."""

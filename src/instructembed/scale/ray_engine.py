@@ -135,7 +135,7 @@ def embed_dataset(
 def spread_chunk_size(chunk_size: int, rows: int, workers: int, batch_size: int) -> int:
     """`chunk_size`, lowered so that every worker gets at least two calls: Ray Data bundles input blocks up to a
     call's size, so 2,000 rows with a 4,096-row chunk would all go to one actor while the others idle."""
-    return max(1, min(chunk_size, max(batch_size, -(-rows // (2 * workers)))))
+    return min(chunk_size, max(batch_size, -(-rows // (2 * workers))))
 
 
 def _check_pool(workers: int | None, threads: int, gpus: float, batch_size: int, chunk_size: int) -> None:
