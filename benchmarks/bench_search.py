@@ -16,7 +16,8 @@ import numpy as np
 
 from corpus import load_corpus  # noqa: F401  (puts src/ on the path)
 from instructembed import Instructor
-from instructembed.evaluate.embedding_cache import EmbeddingCache, model_fingerprint
+from instructembed.engine.fingerprint import model_fingerprint
+from instructembed.evaluate.embedding_cache import EmbeddingCache
 from instructembed.search import Index
 from instructembed.shared_data import data_dir
 

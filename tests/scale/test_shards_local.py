@@ -142,3 +142,24 @@ def test_killed_cli_job_resumes_to_the_uninterrupted_output(tmp_path, default_mo
     assert rerun.wait(timeout=600) == 0, rerun.stderr.read()
     assert "already complete" in rerun.stderr.read()
     assert_equals_uninterrupted(default_model, tmp_path / "in", out, tmp_path / "whole")
+
+
+def test_worker_load_and_checksum_never_import_the_evaluator():
+    """Every Ray actor loads the model and checksums its weights: the evaluator (about 1.5 s of imports per worker
+    on a 2-core machine) must stay out of that path, while the checksum equals the evaluator's cache fingerprint."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import instructembed.scale.ray_engine\n"
+        "from instructembed.engine import Instructor\n"
+        "from instructembed.scale.identity import weights_checksum\n"
+        "model = Instructor(device='cpu')\n"
+        "checksum = weights_checksum(model)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('instructembed.evaluate'))\n"
+        "from instructembed.evaluate import model_fingerprint\n"
+        "print(repr(loaded), checksum == model_fingerprint(model))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split()[-2:] == ["[]", "True"], out.stdout + out.stderr

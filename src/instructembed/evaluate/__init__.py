@@ -8,7 +8,8 @@ Example:
     >>> result.main_score, result.metrics["cosine_pearson"]                              # doctest: +SKIP
 """
 
-from instructembed.evaluate.embedding_cache import EmbeddingCache, model_fingerprint
+from instructembed.engine.fingerprint import model_fingerprint
+from instructembed.evaluate.embedding_cache import EmbeddingCache
 from instructembed.evaluate.instructions import InstructionSet, TaskInstructions
 from instructembed.evaluate.result import TaskResult, load_results
 from instructembed.evaluate.runner import SuiteRun, evaluate_task, run_suite

@@ -13,7 +13,8 @@ from typing import Any
 import numpy as np
 from tqdm.auto import tqdm
 
-from instructembed.evaluate.embedding_cache import EmbeddingCache, model_fingerprint
+from instructembed.engine.fingerprint import model_fingerprint
+from instructembed.evaluate.embedding_cache import EmbeddingCache
 
 CHUNK = 1024  # texts per encode call: bounds memory and lets the progress bar move
 

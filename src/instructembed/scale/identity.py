@@ -17,7 +17,7 @@ def weights_checksum(model: Any) -> str:
         from instructembed.engine.default_model import sha256_of
 
         return sha256_of(Path(onnx_file))
-    from instructembed.evaluate.embedding_cache import model_fingerprint
+    from instructembed.engine.fingerprint import model_fingerprint
 
     checksum = model_fingerprint(model)
     if checksum is None:
