@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 DEFAULT_CACHE_DIR = Path(".cache") / "instructembed" / "embeddings"
 
 

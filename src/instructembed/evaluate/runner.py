@@ -12,11 +12,11 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from instructembed.engine.fingerprint import model_fingerprint
 from instructembed.errors import InstructEmbedError
 from instructembed.evaluate.billboard import evaluate_billboard
 from instructembed.evaluate.classification import evaluate_classification
 from instructembed.evaluate.clustering import evaluate_clustering
-from instructembed.engine.fingerprint import model_fingerprint
 from instructembed.evaluate.embedding_cache import DEFAULT_CACHE_DIR, EmbeddingCache
 from instructembed.evaluate.instructions import InstructionSet, TaskInstructions, resolve_instructions
 from instructembed.evaluate.pair_classification import evaluate_pair_classification
