@@ -10,8 +10,6 @@ from instructembed.errors import InstructEmbedError
 from instructembed.evaluate import discover_tasks, load_task
 from instructembed.evaluate.task import load_retrieval
 
-from conftest import STS_ROWS  # noqa: F401  (documents the fixture rows used below)
-
 
 def test_discovers_every_shared_task_with_its_type(eval_root):
     tasks = {t.name: t for t in discover_tasks(eval_root)}
