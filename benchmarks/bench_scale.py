@@ -108,5 +108,6 @@ def main() -> None:
     print(f"\nratio (in-process time / engine time), median of {len(rounds)} round(s), 2 workers x 1 thread: {two:.2f}  (target >= 0.8)")
     print(f"ratio, 1 worker x 2 threads: {one:.2f}")
 
+
 if __name__ == "__main__":
     main()

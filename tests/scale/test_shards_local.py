@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 import signal
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow as pa
@@ -147,9 +149,6 @@ def test_killed_cli_job_resumes_to_the_uninterrupted_output(tmp_path, default_mo
 def test_worker_load_and_checksum_never_import_the_evaluator():
     """Every Ray actor loads the model and checksums its weights: the evaluator (about 1.5 s of imports per worker
     on a 2-core machine) must stay out of that path, while the checksum equals the evaluator's cache fingerprint."""
-    import subprocess
-    import sys
-
     code = (
         "import sys\n"
         "import instructembed.scale.ray_engine\n"

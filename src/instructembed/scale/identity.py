@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from instructembed.engine.fingerprint import model_fingerprint
 from instructembed.errors import InstructEmbedError
 
 
@@ -17,8 +18,6 @@ def weights_checksum(model: Any) -> str:
         from instructembed.engine.default_model import sha256_of
 
         return sha256_of(Path(onnx_file))
-    from instructembed.engine.fingerprint import model_fingerprint
-
     checksum = model_fingerprint(model)
     if checksum is None:
         raise InstructEmbedError(f"cannot checksum the weights of {type(model).__name__}: it exposes no state_dict")
