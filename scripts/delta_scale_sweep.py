@@ -1,4 +1,4 @@
-"""Choose the scale at which a shipped delta is applied, on train-side dev data only.
+"""Choose the scale at which a shipped delta is applied, and which of its updates, on train-side dev data only.
 
 For each scale: the MEDI dev accuracy (ordinary and instruction-contrast batches, as the trainer logs them),
 the dev steering sets (`medi.steering`) and the dev retrieval tasks (`medi.retrieval`: held-out pair datasets,
@@ -6,6 +6,10 @@ whole documents at the model's 256-token limit). Shared evaluation data is never
 
     python scripts/delta_scale_sweep.py src/instructembed/models/instructembed-mini --scales 0.6 0.8 1.0 1.2 \
         --config configs/instructembed-mini-cpu.toml -o runs/delta-scale
+    python scripts/delta_scale_sweep.py src/instructembed/models/instructembed-mini --scales 1 \
+        --keep '.*' 'attention' 'layer\\.[3-5]\\.' -o runs/delta-modules
+
+`--keep REGEX` keeps only the updates of the parameters whose name matches (every scale x every pattern).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from pathlib import Path
 
 import torch
 
-from instructembed.engine.adapted_model import load_adapted, with_delta_scale
+from instructembed.engine.adapted_model import load_adapted, with_delta_scale, with_delta_subset
 from instructembed.evaluate import discover_tasks, evaluate_task
 from instructembed.atomic_file import write_text_atomic
 from instructembed.train.config import load_config
@@ -52,6 +56,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
     parser.add_argument("--scales", type=float, nargs="+", required=True)
+    parser.add_argument("--keep", nargs="+", default=[".*"], help="regexes over parameter names (default: every update)")
     parser.add_argument("--config", default="configs/instructembed-mini-cpu.toml")
     parser.add_argument("--medi", default="runs/medi/medi", help="the MEDI build's stem (its .steering and .retrieval folders)")
     parser.add_argument("-o", "--output", default="runs/delta-scale")
@@ -62,11 +67,13 @@ def main() -> None:
     tasks = dev_tasks(Path(f"{args.medi}.steering"), "steering_instructions.json") + \
         dev_tasks(Path(f"{args.medi}.retrieval"), "instructions.json")
     rows = []
-    for scale in args.scales:
+    for keep, scale in [(keep, scale) for keep in args.keep for scale in args.scales]:
         start = time.perf_counter()
-        variant = with_delta_scale(args.model, scale, out / f"scale-{scale:g}")
+        name = f"scale-{scale:g}" if keep == ".*" else f"keep-{len(rows)}-scale-{scale:g}"
+        source = args.model if keep == ".*" else with_delta_subset(args.model, keep, out / f"{name}-subset")
+        variant = with_delta_scale(source, scale, out / name)
         model = load_adapted(variant, device="cpu")
-        row: dict[str, float] = {"scale": scale, **medi_dev(model, config)}
+        row: dict = {"scale": scale, "keep": keep, **medi_dev(model, config)}
         for task, instructions in tasks:
             result = evaluate_task(model, task, instructions)
             row[task.name] = result.main_score
@@ -77,10 +84,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
         write_text_atomic(out / "sweep.json", json.dumps(rows, indent=1) + "\n")
-    names = [k for k in rows[0] if k not in ("scale", "seconds") and ":" not in k]
-    table = ["| scale | " + " | ".join(names) + " |", "|---:|" + "---:|" * len(names)]
+    names = [k for k in rows[0] if k not in ("scale", "keep", "seconds") and ":" not in k]
+    table = ["| updates kept | scale | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
     for row in rows:
-        table.append(f"| {row['scale']:g} | " + " | ".join(f"{row[n]:.3f}" if n.endswith("acc") else f"{row[n]:.2f}"
+        table.append(f"| `{row['keep']}` | {row['scale']:g} | " + " | ".join(f"{row[n]:.3f}" if n.endswith("acc") else f"{row[n]:.2f}"
                                                         for n in names) + " |")
     write_text_atomic(out / "sweep.md", "\n".join(table) + "\n")
     print("\n".join(table))

@@ -94,6 +94,30 @@ def test_delta_scale_moves_the_model_between_base_and_trained(tiny_base, tiny_ex
         load_adapted(tmp_path / "s05", device="cpu", base_folder=tiny_base)
 
 
+def test_delta_subset_keeps_only_the_matching_updates(tiny_base, tiny_export, tmp_path):
+    from instructembed.engine.adapted_model import load_adapted_modules, with_delta_subset
+
+    _, trained_folder = tiny_export
+
+    def weights(folder):
+        return dict(load_adapted_modules(folder, tiny_base)[0].auto_model.named_parameters())
+
+    base = dict(Instructor(str(tiny_base), device="cpu")[0].auto_model.named_parameters())
+    trained = weights(trained_folder)
+    subset = weights(with_delta_subset(trained_folder, r"attention\.self\.query", tmp_path / "q"))
+    moved = [name for name in trained if not torch.equal(trained[name], base[name])]
+    assert any("query" in name for name in moved) and any("query" not in name for name in moved)
+    for name in moved:
+        expected = trained[name] if "attention.self.query" in name else base[name]
+        torch.testing.assert_close(subset[name], expected, rtol=0, atol=0)
+    assert json.loads((tmp_path / "q" / "manifest.json").read_text())["delta_modules"] == r"attention\.self\.query"
+    with pytest.raises(InstructEmbedError, match="matches none"):
+        with_delta_subset(trained_folder, "no-such-module", tmp_path / "none")
+    with pytest.raises(InstructEmbedError, match="bad pattern"):
+        with_delta_subset(trained_folder, "(", tmp_path / "bad")
+    assert not (tmp_path / "none").exists() and not (tmp_path / "bad").exists()
+
+
 def test_export_refuses_an_oversized_delta(tiny_export, tmp_path):
     config, _ = tiny_export
     with pytest.raises(InstructEmbedError, match="over the"):

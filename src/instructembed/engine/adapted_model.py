@@ -16,12 +16,13 @@ Both checksums are verified before any weight is touched.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import torch
-from safetensors.torch import load_file
+from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from instructembed.engine.default_model import base_model_path, sha256_of
@@ -85,6 +86,30 @@ def with_delta_scale(folder: str | Path, scale: float, out: str | Path) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(Path(folder) / manifest["delta_file"], out / manifest["delta_file"])
     write_text_atomic(out / "manifest.json", json.dumps({**manifest, "delta_scale": scale}, indent=2) + "\n")
+    read_manifest(out)
+    return out
+
+
+def with_delta_subset(folder: str | Path, pattern: str, out: str | Path) -> Path:
+    """Copy the adapted model `folder` to `out` keeping only the updates of the parameters whose name
+    matches `pattern` (a regular expression, searched; e.g. `attention\\.self` for query/key/value only).
+    The rest of the base stays as it was. Returns `out`."""
+    manifest = read_manifest(folder)
+    try:
+        keep = re.compile(pattern)
+    except re.error as exc:
+        raise InstructEmbedError(f"bad pattern {pattern!r}: {exc}") from None
+    tensors = load_file(str(Path(folder) / manifest["delta_file"]))
+    kept = {k: v for k, v in tensors.items() if keep.search(k.rpartition(".")[0])}
+    if not kept:
+        raise InstructEmbedError(f"pattern {pattern!r} matches none of the {len(tensors)} delta tensors")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    partial = out / f".{manifest['delta_file']}.partial"
+    save_file(kept, str(partial))
+    partial.replace(out / manifest["delta_file"])
+    subset = {**manifest, "delta_sha256": sha256_of(out / manifest["delta_file"]), "delta_modules": pattern}
+    write_text_atomic(out / "manifest.json", json.dumps(subset, indent=2) + "\n")
     read_manifest(out)
     return out
 
