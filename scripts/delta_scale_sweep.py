@@ -7,9 +7,11 @@ whole documents at the model's 256-token limit). Shared evaluation data is never
     python scripts/delta_scale_sweep.py src/instructembed/models/instructembed-mini --scales 0.6 0.8 1.0 1.2 \
         --config configs/instructembed-mini-cpu.toml -o runs/delta-scale
     python scripts/delta_scale_sweep.py src/instructembed/models/instructembed-mini --scales 1 \
-        --keep '.*' 'attention' 'layer\\.[3-5]\\.' -o runs/delta-modules
+        --weights 'attention=1' 'layer\\.[0-2]\\.=1.2,layer\\.[3-5]\\.=0.8' -o runs/delta-modules
 
-`--keep REGEX` keeps only the updates of the parameters whose name matches (every scale x every pattern).
+`--weights SPEC`: `regex=scale` rules, comma-separated, over parameter names; the first rule that matches
+scales a parameter's update, and updates no rule matches are dropped (`with_delta_weights`). Each SPEC is
+swept at every `--scales` value on top.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from instructembed.engine.adapted_model import load_adapted, with_delta_scale, with_delta_subset
+from instructembed.engine.adapted_model import load_adapted, with_delta_scale, with_delta_weights
 from instructembed.evaluate import discover_tasks, evaluate_task
 from instructembed.atomic_file import write_text_atomic
 from instructembed.train.config import load_config
@@ -52,11 +54,23 @@ def dev_tasks(folder: Path, instructions_file: str) -> list[tuple[object, dict]]
     return [(task, instructions[task.name]) for task in discover_tasks(folder)]
 
 
+def parse_weights(spec: str) -> list[tuple[str, float]]:
+    """'layer\\.[0-2]\\.=1.2,layer\\.[3-5]\\.=0.8' -> [(pattern, scale), ...]."""
+    rules = []
+    for rule in spec.split(","):
+        pattern, _, scale = rule.rpartition("=")
+        if not pattern:
+            raise SystemExit(f"--weights: {rule!r} is not regex=scale")
+        rules.append((pattern, float(scale)))
+    return rules
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
     parser.add_argument("--scales", type=float, nargs="+", required=True)
-    parser.add_argument("--keep", nargs="+", default=[".*"], help="regexes over parameter names (default: every update)")
+    parser.add_argument("--weights", nargs="+", default=[".*=1"], metavar="SPEC",
+                        help="'regex=scale,...' per variant (default: every update as trained)")
     parser.add_argument("--config", default="configs/instructembed-mini-cpu.toml")
     parser.add_argument("--medi", default="runs/medi/medi", help="the MEDI build's stem (its .steering and .retrieval folders)")
     parser.add_argument("-o", "--output", default="runs/delta-scale")
@@ -67,13 +81,13 @@ def main() -> None:
     tasks = dev_tasks(Path(f"{args.medi}.steering"), "steering_instructions.json") + \
         dev_tasks(Path(f"{args.medi}.retrieval"), "instructions.json")
     rows = []
-    for keep, scale in [(keep, scale) for keep in args.keep for scale in args.scales]:
+    for spec, scale in [(spec, scale) for spec in args.weights for scale in args.scales]:
         start = time.perf_counter()
-        name = f"scale-{scale:g}" if keep == ".*" else f"keep-{len(rows)}-scale-{scale:g}"
-        source = args.model if keep == ".*" else with_delta_subset(args.model, keep, out / f"{name}-subset")
+        name = f"scale-{scale:g}" if spec == ".*=1" else f"weights-{len(rows)}-scale-{scale:g}"
+        source = args.model if spec == ".*=1" else with_delta_weights(args.model, parse_weights(spec), out / f"{name}-weights")
         variant = with_delta_scale(source, scale, out / name)
         model = load_adapted(variant, device="cpu")
-        row: dict = {"scale": scale, "keep": keep, **medi_dev(model, config)}
+        row: dict = {"scale": scale, "weights": spec, **medi_dev(model, config)}
         for task, instructions in tasks:
             result = evaluate_task(model, task, instructions)
             row[task.name] = result.main_score
@@ -84,10 +98,10 @@ def main() -> None:
         rows.append(row)
         print(json.dumps(row), flush=True)
         write_text_atomic(out / "sweep.json", json.dumps(rows, indent=1) + "\n")
-    names = [k for k in rows[0] if k not in ("scale", "keep", "seconds") and ":" not in k]
-    table = ["| updates kept | scale | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
+    names = [k for k in rows[0] if k not in ("scale", "weights", "seconds") and ":" not in k]
+    table = ["| update weights | scale | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
     for row in rows:
-        table.append(f"| `{row['keep']}` | {row['scale']:g} | " + " | ".join(f"{row[n]:.3f}" if n.endswith("acc") else f"{row[n]:.2f}"
+        table.append(f"| `{row['weights']}` | {row['scale']:g} | " + " | ".join(f"{row[n]:.3f}" if n.endswith("acc") else f"{row[n]:.2f}"
                                                         for n in names) + " |")
     write_text_atomic(out / "sweep.md", "\n".join(table) + "\n")
     print("\n".join(table))

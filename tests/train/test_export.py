@@ -94,8 +94,8 @@ def test_delta_scale_moves_the_model_between_base_and_trained(tiny_base, tiny_ex
         load_adapted(tmp_path / "s05", device="cpu", base_folder=tiny_base)
 
 
-def test_delta_subset_keeps_only_the_matching_updates(tiny_base, tiny_export, tmp_path):
-    from instructembed.engine.adapted_model import load_adapted_modules, with_delta_subset
+def test_delta_weights_scale_or_drop_each_parameters_update(tiny_base, tiny_export, tmp_path):
+    from instructembed.engine.adapted_model import load_adapted_modules, with_delta_weights
 
     _, trained_folder = tiny_export
 
@@ -104,17 +104,22 @@ def test_delta_subset_keeps_only_the_matching_updates(tiny_base, tiny_export, tm
 
     base = dict(Instructor(str(tiny_base), device="cpu")[0].auto_model.named_parameters())
     trained = weights(trained_folder)
-    subset = weights(with_delta_subset(trained_folder, r"attention\.self\.query", tmp_path / "q"))
     moved = [name for name in trained if not torch.equal(trained[name], base[name])]
     assert any("query" in name for name in moved) and any("query" not in name for name in moved)
+    only_query = weights(with_delta_weights(trained_folder, [(r"attention\.self\.query", 1.0)], tmp_path / "q"))
+    mixed = weights(with_delta_weights(trained_folder, [(r"query", 0.5), (r".", 2.0)], tmp_path / "mixed"))
     for name in moved:
+        update = trained[name] - base[name]
         expected = trained[name] if "attention.self.query" in name else base[name]
-        torch.testing.assert_close(subset[name], expected, rtol=0, atol=0)
-    assert json.loads((tmp_path / "q" / "manifest.json").read_text())["delta_modules"] == r"attention\.self\.query"
-    with pytest.raises(InstructEmbedError, match="matches none"):
-        with_delta_subset(trained_folder, "no-such-module", tmp_path / "none")
+        torch.testing.assert_close(only_query[name], expected, rtol=0, atol=0)
+        factor = 0.5 if "query" in name else 2.0  # the first matching pattern decides
+        torch.testing.assert_close(mixed[name] - base[name], factor * update, rtol=1e-2, atol=1e-4)
+    manifest = json.loads((tmp_path / "mixed" / "manifest.json").read_text())
+    assert manifest["delta_weights"] == [["query", 0.5], [".", 2.0]]
+    with pytest.raises(InstructEmbedError, match="matches any"):
+        with_delta_weights(trained_folder, [("no-such-module", 1.0)], tmp_path / "none")
     with pytest.raises(InstructEmbedError, match="bad pattern"):
-        with_delta_subset(trained_folder, "(", tmp_path / "bad")
+        with_delta_weights(trained_folder, [("(", 1.0)], tmp_path / "bad")
     assert not (tmp_path / "none").exists() and not (tmp_path / "bad").exists()
 
 

@@ -90,26 +90,38 @@ def with_delta_scale(folder: str | Path, scale: float, out: str | Path) -> Path:
     return out
 
 
-def with_delta_subset(folder: str | Path, pattern: str, out: str | Path) -> Path:
-    """Copy the adapted model `folder` to `out` keeping only the updates of the parameters whose name
-    matches `pattern` (a regular expression, searched; e.g. `attention\\.self` for query/key/value only).
-    The rest of the base stays as it was. Returns `out`."""
+def with_delta_weights(folder: str | Path, weights: list[tuple[str, float]], out: str | Path) -> Path:
+    """Copy the adapted model `folder` to `out` with each parameter's update scaled by the first
+    `(pattern, scale)` of `weights` whose regular expression is found in the parameter's name; updates
+    that match no pattern are dropped (that part of the base stays as it was). Returns `out`.
+
+    Example: `[(r"layer\\.[0-2]\\.", 1.2), (r"layer\\.[3-5]\\.", 0.8)]` (lower layers up, upper down);
+    `[(r"attention\\.self", 1.0)]` keeps query/key/value only.
+    """
     manifest = read_manifest(folder)
-    try:
-        keep = re.compile(pattern)
-    except re.error as exc:
-        raise InstructEmbedError(f"bad pattern {pattern!r}: {exc}") from None
+    rules = []
+    for pattern, scale in weights:
+        try:
+            rules.append((re.compile(pattern), float(scale)))
+        except re.error as exc:
+            raise InstructEmbedError(f"bad pattern {pattern!r}: {exc}") from None
     tensors = load_file(str(Path(folder) / manifest["delta_file"]))
-    kept = {k: v for k, v in tensors.items() if keep.search(k.rpartition(".")[0])}
+    kept = {}
+    for key, value in tensors.items():
+        scale = next((s for rule, s in rules if rule.search(key.rpartition(".")[0])), None)
+        if scale is not None:
+            # W += B @ A: scaling B alone scales the update; a full `.delta` is scaled itself
+            kept[key] = value if key.endswith(".lora_A") else (value.float() * scale).to(value.dtype)
     if not kept:
-        raise InstructEmbedError(f"pattern {pattern!r} matches none of the {len(tensors)} delta tensors")
+        raise InstructEmbedError(f"no pattern of {[p for p, _ in weights]} matches any of the {len(tensors)} delta tensors")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f".{manifest['delta_file']}.partial"
     save_file(kept, str(partial))
     partial.replace(out / manifest["delta_file"])
-    subset = {**manifest, "delta_sha256": sha256_of(out / manifest["delta_file"]), "delta_modules": pattern}
-    write_text_atomic(out / "manifest.json", json.dumps(subset, indent=2) + "\n")
+    spec = [[pattern, float(scale)] for pattern, scale in weights]
+    reweighted = {**manifest, "delta_sha256": sha256_of(out / manifest["delta_file"]), "delta_weights": spec}
+    write_text_atomic(out / "manifest.json", json.dumps(reweighted, indent=2) + "\n")
     read_manifest(out)
     return out
 
