@@ -53,8 +53,11 @@ def main() -> None:
         ax.annotate(f"{r['scale']:g}", (steer(r), r[RETRIEVAL]), textcoords="offset points", xytext=(4, 4), fontsize=8, color="tab:blue")
     parts = [r for r in rows if r.get("weights", ".*=1") != ".*=1"]
     ax.plot([steer(r) for r in parts], [r[RETRIEVAL] for r in parts], "s", color="tab:orange", label="parts of the delta, reweighted")
-    for i, r in enumerate(parts):  # labels alternate below and above their points, so neighbours stay readable
-        ax.annotate(label(r["weights"]), (steer(r), r[RETRIEVAL]), textcoords="offset points", xytext=(5, -10 if i % 2 else 3), fontsize=7)
+    points = [(steer(r), r[RETRIEVAL]) for r in parts]
+    for r, (x, y) in zip(parts, points):  # a label goes on the side away from its nearest neighbour
+        others = [p for p in points if p != (x, y)]
+        above = not others or min(others, key=lambda p: (p[0] - x) ** 2 + (p[1] - y) ** 2)[1] <= y
+        ax.annotate(label(r["weights"]), (x, y), textcoords="offset points", xytext=(5, 3 if above else -10), fontsize=7)
     ax.axvline(10, color="grey", linestyle=":", linewidth=1)
     ax.text(10, ax.get_ylim()[0], " target +10", fontsize=8, color="grey", va="bottom")
     ax.set_xlabel(f"mean dev steer over {', '.join(s.removeprefix('Dev').removesuffix('Steering') for s in steering)} (points)")
