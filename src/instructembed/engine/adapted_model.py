@@ -10,6 +10,8 @@ parameter names (those of `Transformer.auto_model`):
 `manifest.json`: `{"format": "instructembed-delta/1", "base_model", "base_sha256", "delta_file",
 "delta_sha256", "max_seq_length"}`, optionally `"delta_scale"` (default 1.0): every update is multiplied by
 it, so 0 is the base and 1 the trained model (the LoRA scale; weight-space interpolation for a full delta).
+A folder made by `with_delta_weights` also records `"delta_weights"` (its `[pattern, scale]` rules); the
+delta file already holds the reweighted updates, so loading does not read it.
 Both checksums are verified before any weight is touched.
 """
 
