@@ -12,18 +12,14 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 
 from instructembed import Instructor
-from instructembed.atomic_file import write_text_atomic
-from instructembed.engine.adapted_model import apply_delta, load_adapted, read_manifest
-from instructembed.engine.default_model import sha256_of
-
-PROBES = [["Represent the sentence for retrieval: ", "A cat sits on the mat."], ["", "Stocks fell sharply on Monday."]]
+from instructembed.engine.adapted_model import apply_delta, load_adapted, read_manifest, write_delta_folder
+from instructembed.train.export import PROBES
 
 
 def stack(shipped: Path, run_final: Path, out: Path, merged: Path) -> float:
@@ -31,12 +27,8 @@ def stack(shipped: Path, run_final: Path, out: Path, merged: Path) -> float:
     first, second = load_file(str(shipped / manifest["delta_file"])), load_file(str(run_final / "delta.safetensors"))
     if set(first) != set(second) or any(not k.endswith((".lora_A", ".lora_B")) for k in first):
         raise SystemExit("both deltas must be LoRA updates of the same parameters")
-    stacked = {k: torch.cat([first[k].float(), second[k].float()], 0 if k.endswith(".lora_A") else 1).half().contiguous()
-               for k in first}
-    out.mkdir(parents=True, exist_ok=True)
-    save_file(stacked, str(out / "delta.safetensors"))
-    write_text_atomic(out / "manifest.json", json.dumps(
-        {**manifest, "name": out.name, "delta_sha256": sha256_of(out / "delta.safetensors")}, indent=2) + "\n")
+    stacked = {k: torch.cat([first[k].float(), second[k].float()], 0 if k.endswith(".lora_A") else 1).half() for k in first}
+    write_delta_folder(out, stacked, {**manifest, "name": out.name})
     got = load_adapted(out, device="cpu").encode(PROBES, normalize_embeddings=True)
     reference = Instructor(str(merged), device="cpu")
     apply_delta(reference[0].auto_model, second)

@@ -116,14 +116,20 @@ def with_delta_weights(folder: str | Path, weights: list[tuple[str, float]], out
             kept[key] = value if key.endswith(".lora_A") else (value.float() * scale).to(value.dtype)
     if not kept:
         raise InstructEmbedError(f"no pattern of {[p for p, _ in weights]} matches any of the {len(tensors)} delta tensors")
+    spec = [[pattern, float(scale)] for pattern, scale in weights]
+    return write_delta_folder(out, kept, {**manifest, "delta_weights": spec})
+
+
+def write_delta_folder(out: str | Path, tensors: dict[str, Tensor], manifest: dict) -> Path:
+    """Write `tensors` as `out/<manifest's delta_file>` and `manifest` (with the file's new checksum), each
+    atomically; the folder is read back as a check. Returns `out`."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     partial = out / f".{manifest['delta_file']}.partial"
-    save_file(kept, str(partial))
+    save_file({k: v.contiguous() for k, v in tensors.items()}, str(partial))
     partial.replace(out / manifest["delta_file"])
-    spec = [[pattern, float(scale)] for pattern, scale in weights]
-    reweighted = {**manifest, "delta_sha256": sha256_of(out / manifest["delta_file"]), "delta_weights": spec}
-    write_text_atomic(out / "manifest.json", json.dumps(reweighted, indent=2) + "\n")
+    manifest = {**manifest, "delta_sha256": sha256_of(out / manifest["delta_file"])}
+    write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     read_manifest(out)
     return out
 
