@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from instructembed.medi import contrast
-from instructembed.medi.contrast import LabelledText, LabelSource, Pool, contrast_records, entailment_records, read_pool
+from instructembed.medi.contrast import (LabelledText, LabelSource, Pool, PropertyTask, contrast_records, entailment_records,
+                                         property_records, read_pool)
 from instructembed.medi.records import validate_record
 
 POOL = Pool("toy", "sentiment", (LabelSource("t_reviews", "movie review", {}), LabelSource("t_tweets", "tweet", {})))
@@ -82,8 +83,41 @@ def test_read_pool_maps_labels_and_caps_cells(tmp_path):
     assert "t_missing: task file missing" in report.skipped
 
 
+def test_property_instruction_must_beat_plain_similarity_and_the_similarity_instruction_keeps_it():
+    # x = spam. o1 = not spam and the closest to x (o2, o3 also not spam, farther); s1..s8 spam, in falling similarity
+    task = PropertyTask("t_sms", "text message", "spam", {"spam": "spam", "ham": "not spam"})
+    names = ["x", "o1", "o2", "o3"] + [f"s{k}" for k in range(1, 9)]
+    labels = ["spam", "not spam", "not spam", "not spam"] + ["spam"] * 8
+    angles = [0.0, 0.05, 0.6, 0.9] + [0.1 * k for k in range(1, 9)]
+    vectors = np.array([[np.cos(a), np.sin(a)] for a in angles])
+    items = [LabelledText(f"text {n}", {"source": "text message", "spam": y}) for n, y in zip(names, labels)]
+    records = property_records(task, items, vectors, seed=0, top=1)
+    asked, similar = records[0], records[1]  # the group of anchor x
+    assert asked["query"][1] == similar["query"][1] == "text x" and asked["group"] == similar["group"]
+    # the property asked: the positive is a spam text from the middle of x's label by similarity (s3..s6), the
+    # negative the most similar text with the other label
+    assert asked["pos"][1] in {"text s3", "text s4", "text s5", "text s6"} and asked["neg"][1] == "text o1"
+    # similar content asked: the same two texts, roles swapped
+    assert (similar["pos"][1], similar["neg"][1]) == (asked["neg"][1], asked["pos"][1])
+    assert "spam" in asked["query"][0] and "spam" not in similar["query"][0]
+    assert similar["query"][0] in {w.format(type="text message") for w in contrast.SIMILARITY_WORDINGS}
+    for i, record in enumerate(records):
+        validate_record(record, i)
+        assert record["task_id"] == "contrast:property:t" and record["kind"] == "contrast"
+    # an anchor whose label has fewer than 4 other texts has no middle to draw from: no group (o1, o2, o3)
+    assert {r["query"][1] for r in records} == {f"text {n}" for n in names if n.startswith(("x", "s"))}
+
+
+def test_property_tasks_read_from_the_shared_train_data(shared_train):
+    for task in contrast.PROPERTY_TASKS:
+        items, report = read_pool(contrast.property_pool(task), shared_train / "sni", max_per_cell=40, seed=0)
+        found = {t.labels[task.property] for t in items}
+        assert found == {v for v in task.labels.values() if v}, (task.task, report.skipped)  # every raw label mapped
+
+
 def test_dev_steering_sources_are_never_training_sources():
     train_tasks = {s.task for pool in contrast.ALL_TRAIN_POOLS for s in pool.sources}
+    train_tasks |= {t.task for t in contrast.PROPERTY_TASKS}
     assert not train_tasks & contrast.DEV_TASKS
     train_wordings = {w for ws in contrast.TRAIN_WORDINGS.values() for w in ws}
     assert not set(contrast.DEV_WORDINGS.values()) & train_wordings

@@ -44,6 +44,10 @@ def build(
     contrast_pools: Annotated[Optional[str], typer.Option(
         help="Contrast pools to build, a comma list: all, or properties (sentiment, toxicity, emotion, obscenity, insult, "
              "threat); default: sentiment,toxicity (the shipped model's).")] = None,
+    property_contrast: Annotated[bool, typer.Option(
+        help="Add property-vs-similarity contrast groups from 22 Super-NI classification tasks (spam, tense, subject, "
+             "dialogue act, ...): under the property's instruction the same-label text is the positive, under a "
+             "similar-content instruction the most similar other-label text is.")] = False,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build MEDI triples: mined positives and hard negatives, per-task instructions, a dev split by task.
@@ -53,6 +57,8 @@ def build(
         instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi/medi.jsonl --seed 0
 
         instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi6/medi.jsonl --contrast-pools all
+
+        instructembed medi build --sni ../shared/data/train/sni --pairs ../shared/data/train/pairs -o runs/medi-prop/medi.jsonl --no-sni-records --property-contrast
     """
     from instructembed.medi.build import BuildConfig, MediBuilder
     from instructembed.medi.report import write_report
@@ -72,7 +78,7 @@ def build(
         dev_tasks_fraction=dev_tasks_fraction, max_chars=max_chars, max_labels=max_labels,
         keep_positional_labels=keep_positional_labels, neg_margin=neg_margin or None, instructions=instructions,
         cache_dir=cache_dir, batch_size=batch_size, show_progress=progress, sni_records=sni_records, contrast=contrast,
-        contrast_max_per_cell=contrast_max_per_cell, contrast_pools=contrast_pools,
+        contrast_max_per_cell=contrast_max_per_cell, contrast_pools=contrast_pools, property_contrast=property_contrast,
     )
     report = MediBuilder(config).run()
     json_path, md_path = write_report(report, config.report_stem)

@@ -63,6 +63,8 @@ class BuildConfig:
     contrast_dev_fraction: float = 0.05  # contrast groups held out into the dev file
     dev_steering_per_cell: int = 100  # texts per (source, label) cell of a dev steering set
     contrast_pools: str | None = None  # comma list of training pools ("all", names or properties); None: the default two
+    property_contrast: bool = False  # property-vs-similarity groups from contrast.PROPERTY_TASKS (22 properties)
+    property_max_per_label: int = 120  # texts per label of a property task
 
     @property
     def dev_output(self) -> Path:
@@ -395,6 +397,15 @@ class MediBuilder:
             pools.append({"name": "snli_contradiction", "properties": ["entailed", "contradicting"], "split": "train",
                           "texts": len(rows), "groups": len(records) // 2, "records": len(records)})
             groups += [records[i:i + 2] for i in range(0, len(records), 2)]
+        if config.property_contrast and config.sni_dir is not None:  # after the others: their dev split stays as it was
+            for task in contrast.PROPERTY_TASKS:
+                pool = contrast.property_pool(task)
+                items, report = contrast.read_pool(pool, config.sni_dir, config.property_max_per_label, config.seed)
+                records = contrast.property_records(task, items, self._embed([t.text for t in items]), config.seed) if items else []
+                report.properties = (task.property, "similar content")
+                report.split, report.records, report.groups = "train", len(records), len(records) // 2
+                pools.append(asdict(report))
+                groups += [records[i:i + 2] for i in range(0, len(records), 2)]
         rng = _rng(config.seed, "contrast-dev")
         for group in groups:
             (dev if rng.random() < config.contrast_dev_fraction else train).extend(group)

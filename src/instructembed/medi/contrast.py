@@ -125,6 +125,80 @@ def train_pools(names: str | None) -> tuple[Pool, ...]:
         raise ValueError("no contrast pool named")
     return tuple(chosen)
 
+
+@dataclass(frozen=True)
+class PropertyTask:
+    """One Super-NI classification task whose label is a property of the text alone (spam, tense, subject, ...)."""
+
+    task: str
+    type: str  # what the text is ("text message", "trivia question")
+    property: str  # what the label is ("spam", "subject"), as an instruction names it
+    labels: dict[str, str | None]  # raw output -> label name (as instructions name it; None = drop)
+
+
+def _named(*names: str) -> dict[str, str | None]:
+    return {name: name.lower() for name in names}
+
+
+# Property-vs-similarity contrast: many properties over many domains, so the model learns to read which property an
+# instruction asks for. None is sentiment, toxicity or figurative language (those are what the dev sets measure),
+# and none shares a source with a dev steering set.
+PROPERTY_TASKS = (
+    PropertyTask("task109_smsspamcollection_spamsmsdetection", "text message", "spam", {"spam": "spam", "ham": "not spam"}),
+    PropertyTask("task1533_daily_dialog_formal_classification", "conversation", "formality", _named("formal", "informal")),
+    PropertyTask("task1531_daily_dialog_type_classification", "dialogue utterance", "dialogue act",
+                 _named("information", "question", "directive", "commissive")),
+    PropertyTask("task197_mnli_domain_answer_generation", "pair of sentences", "genre",
+                 {"fiction": "fiction", "slate": "magazine", "telephone": "telephone conversation",
+                  "travel": "travel guide", "government": "government report"}),
+    PropertyTask("task767_craigslist_bargains_classification", "negotiation", "kind of item sold",
+                 _named("electronics", "phone", "car", "furniture", "bike", "housing")),
+    PropertyTask("task521_trivia_question_classification", "trivia question", "subject",
+                 _named("Literature", "History", "Social Science", "Science", "Fine Arts")),
+    PropertyTask("task1434_head_qa_classification", "exam question", "field",
+                 {**_named("chemistry", "biology", "pharmacology", "psychology", "medicine"), "nursery": "nursing"}),
+    PropertyTask("task744_eurlex_classification", "legal act", "kind of legal act", _named("Decision", "Regulation", "Directive")),
+    PropertyTask("task1630_openpi_classification", "how-to passage", "category",
+                 _named("Home and Garden", "Food and Entertaining", "Hobbies and Crafts", "Sports and Fitness",
+                        "Cars & Other Vehicles")),
+    PropertyTask("task679_hope_edi_english_text_classification", "comment", "hope speech",
+                 {"Hope Speech": "hope speech", "Not Hope Speech": "not hope speech"}),
+    PropertyTask("task282_scruples_event_time", "anecdote", "time",
+                 {"HISTORICAL": "something that happened", "HYPOTHETICAL": "something that may happen"}),
+    PropertyTask("task274_overruling_legal_classification", "legal sentence", "ruling",
+                 {"overruling": "overruling", "non-overruling": "not overruling"}),
+    PropertyTask("task616_cola_classification", "sentence", "grammaticality",
+                 {"acceptable": "grammatical", "unacceptable": "ungrammatical"}),
+    PropertyTask("task429_senteval_tense", "sentence", "tense", _named("Past", "Present")),
+    PropertyTask("task430_senteval_subject_count", "sentence", "grammatical number of the subject", _named("Singular", "Plural")),
+    PropertyTask("task1336_peixian_equity_evaluation_corpus_gender_classifier", "sentence", "gender of the person",
+                 _named("female", "male")),
+    PropertyTask("task115_help_advice_classification", "text", "advice", {"yes": "advice", "no": "not advice"}),
+    PropertyTask("task375_classify_type_of_sentence_in_debate", "debate sentence", "kind of claim",
+                 _named("Value", "Fact", "Policy", "Testimony")),
+    PropertyTask("task881_schema_guided_dstc8_classification", "user request", "service",
+                 {"Flights": "flights", "Media": "media", "Buses": "buses", "Travel": "travel", "RideSharing": "ride sharing"}),
+    PropertyTask("task880_schema_guided_dstc8_classification", "dialogue turn", "dialogue act",
+                 {"REQUEST": "request", "REQUEST_ALTS": "request for alternatives", "INFORM_INTENT": "intent",
+                  "INFORM": "information", "OFFER": "offer"}),
+    PropertyTask("task673_google_wellformed_query_classification", "search query", "form",
+                 {"Good": "well-formed", "Bad": "badly formed"}),
+    PropertyTask("task209_stancedetection_classification", "argument", "stance", _named("against", "in favor", "neutral")),
+)
+PROPERTY_WORDINGS = (
+    "Represent the {type} for classifying its {prop}: ",
+    "Represent the text for classifying it as {choices}: ",
+    "Represent the {type} for deciding whether it is {choices}: ",
+    "Represent the text for grouping texts by {prop}: ",
+    "Represent the sentence for identifying its {prop}: ",
+)
+SIMILARITY_WORDINGS = (
+    "Represent the {type} for retrieving texts with the same content: ",
+    "Represent the text for finding texts with similar content: ",
+    "Represent the sentence for retrieving semantically similar sentences: ",
+    "Represent the {type} for retrieving similar texts: ",
+)
+
 # Dev steering sets: sources (and one property) that no training record comes from.
 DEV_STEERING = (
     Pool("DevPolaritySteering", "sentiment", (
@@ -322,6 +396,47 @@ def contrast_records(
         ip, iq = wording(pool, p, rng, x, b), wording(pool, q, rng, x, b)
         records.append(_record(task_id, group, (ip, x.text), (ip, a.text), (ip, b.text)))
         records.append(_record(task_id, group, (iq, x.text), (iq, b.text), (iq, a.text)))
+    return records
+
+
+def property_pool(task: PropertyTask) -> Pool:
+    """The task as a one-source pool, so `read_pool` reads it (labels: source = its text type, and its property)."""
+    return Pool(f"property:{task.task.split('_', 1)[0]}", task.property, (LabelSource(task.task, task.type, task.labels),))
+
+
+def property_records(task: PropertyTask, items: list[LabelledText], vectors: np.ndarray, seed: int, top: int = 3) -> list[Record]:
+    """Two records (one contrast group) per anchor x of a property task:
+
+    - a = one of the `top` texts most similar to x without instruction that has *another* label,
+    - b = a text with x's label from the middle of the same-label texts by similarity (well below a),
+
+    `[instr(property), x] -> pos b, neg a` and `[instr(similar content), x] -> pos a, neg b`: the property instruction
+    must beat plain similarity, the similarity instruction keeps it."""
+    prop = task.property
+    rng = random.Random(f"{seed}:{task.task}:property-records")
+    labels = np.array([t.labels[prop] for t in items])
+    choices = sorted({str(v) for v in task.labels.values() if v})
+    sims = vectors @ vectors.T
+    np.fill_diagonal(sims, -np.inf)
+    records: list[Record] = []
+    task_id = f"contrast:property:{task.task.split('_', 1)[0]}"
+    for i, x in enumerate(items):
+        same = labels == labels[i]
+        same[i] = False
+        cand_a, cand_b = np.flatnonzero(labels != labels[i]), np.flatnonzero(same)
+        if len(cand_a) == 0 or len(cand_b) < 4:
+            continue
+        best_a = cand_a[np.argsort(-sims[i, cand_a])[:top]]
+        ranked_b = cand_b[np.argsort(-sims[i, cand_b])]
+        middle_b = ranked_b[len(ranked_b) // 4: max(len(ranked_b) * 3 // 4, len(ranked_b) // 4 + 1)]
+        a, b = items[int(rng.choice(best_a))], items[int(rng.choice(middle_b))]
+        rng.shuffle(choices)
+        listed = ", ".join(choices[:-1]) + f" or {choices[-1]}"
+        ip = rng.choice(PROPERTY_WORDINGS).format(type=task.type, prop=prop, choices=listed)
+        iq = rng.choice(SIMILARITY_WORDINGS).format(type=task.type)
+        group = f"{task_id}:{i}"
+        records.append(_record(task_id, group, (ip, x.text), (ip, b.text), (ip, a.text)))
+        records.append(_record(task_id, group, (iq, x.text), (iq, a.text), (iq, b.text)))
     return records
 
 
