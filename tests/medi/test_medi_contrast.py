@@ -46,6 +46,9 @@ def test_positive_under_one_instruction_is_the_negative_under_the_other():
     assert any(first["query"][0].startswith(w) for w in source_words)
     assert first["query"][0] == first["pos"][0] == first["neg"][0]  # one instruction for the whole record
     assert second["query"][0] != first["query"][0]
+    # each record names the asked property's label of its three texts (the trainer's same-label mask)
+    assert first["labels"] == ["source=movie review", "source=movie review", "source=tweet"]
+    assert second["labels"] == ["sentiment=positive", "sentiment=positive", "sentiment=negative"]
     for i, record in enumerate(records):
         validate_record(record, i)
         # a text that differs from the anchor in both labels, or shares both, is never a candidate
@@ -100,6 +103,7 @@ def test_property_instruction_must_beat_plain_similarity_and_the_similarity_inst
     # similar content asked: the same two texts, roles swapped
     assert (similar["pos"][1], similar["neg"][1]) == (asked["neg"][1], asked["pos"][1])
     assert "spam" in asked["query"][0] and "spam" not in similar["query"][0]
+    assert asked["labels"] == ["spam=spam", "spam=spam", "spam=not spam"] and "labels" not in similar
     assert similar["query"][0] in {w.format(type="text message") for w in contrast.SIMILARITY_WORDINGS}
     for i, record in enumerate(records):
         validate_record(record, i)

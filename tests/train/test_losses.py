@@ -50,3 +50,21 @@ def test_loss_is_differentiable_and_bf16_inputs_are_upcast():
     loss = loss_from_embeddings(q, P, N, tau=0.5)
     loss.backward()
     assert loss.dtype == torch.float32 and q.grad is not None and torch.isfinite(q.grad.float()).all()
+
+
+def test_label_masks_leave_same_label_texts_out_of_the_negatives():
+    from instructembed.train.losses import label_masks
+
+    # rows 1 and 3 carry label a for the asked property, row 2 label b; each negative has the other label
+    labels = [("s=a", "s=a", "s=b"), ("s=b", "s=b", "s=a"), ("s=a", "s=a", "s=b")]
+    forward_mask, reverse_mask = label_masks(labels)
+    # q1 keeps n1, n3 (n2 is an a); q2 keeps n2 only; q3 keeps n1, n3
+    forward = (ce(1, [0, 1]) + ce(1, [0]) + ce(0, [0, -1])) / 3
+    # p1 no longer sees q3 (both a), p3 no longer sees q1; p2 sees both queries
+    reverse = (ce(1, [0]) + ce(1, [0, 0]) + ce(0, [-1])) / 3
+    value = loss_from_embeddings(Q, P, N, tau=1.0, forward_mask=forward_mask, reverse_mask=reverse_mask).item()
+    assert value == pytest.approx(forward + reverse, abs=1e-6)
+    # unlabelled rows and rows asking another property are never masked, nor do they mask
+    other, _ = label_masks([("s=a", "s=a", "s=b"), None, ("t=a", "t=a", "t=b")])
+    assert other.tolist() == [[False, False, False], [False, False, False], [False, False, False]]
+    assert not label_masks([None, None])[1].any()

@@ -139,3 +139,36 @@ def test_a_run_validates_before_creating_anything(tiny_base, medi_files, tmp_pat
         with pytest.raises(InstructEmbedError):
             train(config, show_progress=False)
         assert not out.exists()
+
+
+def test_label_masked_negatives_change_the_contrast_loss_and_bad_labels_are_refused(tiny_base, medi_files, tmp_path):
+    from instructembed.train.data import read_triples
+
+    # 12 contrast groups: a text under "tone" and "source" instructions, each record labelled for what it asks
+    rows = medi_files[0].read_text().splitlines()
+    words = ["apple", "river", "stone", "cloud", "piano", "tiger", "lemon", "chair", "ocean", "maple", "flute", "zebra"]
+    for i, word in enumerate(words):
+        tone, source = ("happy", "sad")[i % 2], ("tweet", "review")[i // 2 % 2]
+        x, a, b = f"{word} one", f"{word} two", f"{word} three"
+        for prop, (own, pos_label, neg_label) in (("tone", (tone, tone, "other")), ("source", (source, source, "other"))):
+            rows.append(json.dumps({"query": [f"Represent the {prop}: ", x], "pos": [f"Represent the {prop}: ", a],
+                                    "neg": [f"Represent the {prop}: ", b], "task_id": "contrast:toy", "kind": "contrast",
+                                    "group": f"g{i}", "labels": [f"{prop}={own}", f"{prop}={pos_label}", f"{prop}={neg_label}"]}))
+    data = tmp_path / "medi.jsonl"
+    data.write_text("\n".join(rows) + "\n")
+    labelled = [t for t in read_triples(data) if t.labels]
+    assert len(labelled) == 24 and labelled[0].labels == ("tone=happy", "tone=happy", "tone=other")
+
+    def first_contrast_loss(mask: bool) -> float:
+        out = tmp_path / f"mask-{mask}"
+        train(tiny_config(tiny_base, (data, medi_files[1]), out, max_steps=1, log_every=1, contrast_share=1.0,
+                          mask_label_negatives=mask), show_progress=False)
+        return float([r for r in read_log(out) if r["contrast_loss"]][0]["contrast_loss"])
+
+    # same seed, same batch, same weights: leaving same-label texts out of the negatives lowers the loss
+    assert first_contrast_loss(True) < first_contrast_loss(False)
+
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(rows[-1].replace('"labels": [', '"labels": ["extra", ') + "\n")
+    with pytest.raises(InstructEmbedError, match=r"bad.jsonl:1: 'labels' must be \[query label"):
+        read_triples(bad)

@@ -394,9 +394,14 @@ def contrast_records(
         a, b = items[int(rng.choice(best_a))], items[int(rng.choice(best_b))]
         group = f"{group_prefix}{pool.name}:{i}"
         ip, iq = wording(pool, p, rng, x, b), wording(pool, q, rng, x, b)
-        records.append(_record(task_id, group, (ip, x.text), (ip, a.text), (ip, b.text)))
-        records.append(_record(task_id, group, (iq, x.text), (iq, b.text), (iq, a.text)))
+        records.append(_record(task_id, group, (ip, x.text), (ip, a.text), (ip, b.text), _labels(p, x, a, b)))
+        records.append(_record(task_id, group, (iq, x.text), (iq, b.text), (iq, a.text), _labels(q, x, b, a)))
     return records
+
+
+def _labels(prop: str, *texts: LabelledText) -> list[str]:
+    """The asked property's label of a record's query, positive and negative, as "property=label"."""
+    return [f"{prop}={t.labels[prop]}" for t in texts]
 
 
 def property_pool(task: PropertyTask) -> Pool:
@@ -435,7 +440,7 @@ def property_records(task: PropertyTask, items: list[LabelledText], vectors: np.
         ip = rng.choice(PROPERTY_WORDINGS).format(type=task.type, prop=prop, choices=listed)
         iq = rng.choice(SIMILARITY_WORDINGS).format(type=task.type)
         group = f"{task_id}:{i}"
-        records.append(_record(task_id, group, (ip, x.text), (ip, b.text), (ip, a.text)))
+        records.append(_record(task_id, group, (ip, x.text), (ip, b.text), (ip, a.text), _labels(prop, x, b, a)))
         records.append(_record(task_id, group, (iq, x.text), (iq, a.text), (iq, b.text)))
     return records
 
@@ -460,8 +465,12 @@ def entailment_records(queries: list[str], entailed: list[str], contradicting: l
     return records
 
 
-def _record(task_id: str, group: str, query: tuple[str, str], pos: tuple[str, str], neg: tuple[str, str]) -> Record:
-    return {"query": list(query), "pos": list(pos), "neg": list(neg), "task_id": task_id, "kind": KIND, "group": group}
+def _record(task_id: str, group: str, query: tuple[str, str], pos: tuple[str, str], neg: tuple[str, str],
+            labels: list[str] | None = None) -> Record:
+    record: Record = {"query": list(query), "pos": list(pos), "neg": list(neg), "task_id": task_id, "kind": KIND, "group": group}
+    if labels is not None:  # lets the trainer leave same-label texts out of a query's in-batch negatives
+        record["labels"] = labels
+    return record
 
 
 def write_steering_task(folder: Path, pool: Pool, items: list[LabelledText], notes: str) -> dict[str, str]:

@@ -60,6 +60,9 @@ def validate_record(record: Any, index: int) -> None:
         raise InstructEmbedError(f"{where}: field 'neg': text identical to the query")
     if texts["neg"] == texts["pos"]:
         raise InstructEmbedError(f"{where}: field 'neg': text identical to the positive")
+    labels = record.get("labels")
+    if labels is not None and (not isinstance(labels, list) or len(labels) != 3 or not all(isinstance(v, str) for v in labels)):
+        raise InstructEmbedError(f"{where}: field 'labels': must be [query label, positive label, negative label], got {labels!r}")
 
 
 def _json_list_items(path: Path, chunk_size: int = 1 << 20) -> Iterator[Any]:

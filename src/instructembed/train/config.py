@@ -48,6 +48,7 @@ class TrainConfig:
     grad_clip: float = 1.0  # max global gradient norm; 0 disables clipping
     tau: float = 0.01  # softmax temperature on cosine similarities (INSTRUCTOR's value)
     in_batch_positives: bool = False  # also score each query against the other rows' positives
+    mask_label_negatives: bool = False  # contrast batches: texts sharing the query's label (record "labels") are not its negatives
 
     # runtime
     device: str = "auto"  # "auto" = cuda when available, else cpu

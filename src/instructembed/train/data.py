@@ -27,6 +27,7 @@ class Triple:
     neg: Pair
     task_id: str
     group: str | None = None  # contrast group (the same text under its instructions); None for ordinary records
+    labels: tuple[str, str, str] | None = None  # a contrast record's asked-property labels of query, pos, neg
 
 
 def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
@@ -59,15 +60,16 @@ def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
             if any(not text for _, text in pairs):
                 empty += 1
                 continue
-            group = None
+            group, labels = None, None
             if row.get("kind") == "contrast":
                 if not instructions:
                     contrast_dropped += 1
                     continue
                 group = f"{task}/{row.get('group', number)}"
+                labels = _labels(row.get("labels"), file, number)
             if not instructions:
                 pairs = [("", text) for _, text in pairs]
-            triples.append(Triple(*pairs, task_id=task, group=group))
+            triples.append(Triple(*pairs, task_id=task, group=group, labels=labels))
     if empty:
         logger.warning("%s: skipped %d rows with an empty text", file, empty)
     if contrast_dropped:
@@ -75,6 +77,14 @@ def read_triples(path: str | Path, instructions: bool = True) -> list[Triple]:
     if not triples:
         raise InstructEmbedError(f"{file} holds no training triples")
     return triples
+
+
+def _labels(value: object, file: Path, number: int) -> tuple[str, str, str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) != 3 or not all(isinstance(v, str) for v in value):
+        raise InstructEmbedError(f"{file}:{number}: 'labels' must be [query label, positive label, negative label], got {value!r}")
+    return (value[0], value[1], value[2])
 
 
 def drop_unfit(triples: list[Triple], tokenizer: PairTokenizer) -> list[Triple]:
@@ -90,7 +100,7 @@ def drop_unfit(triples: list[Triple], tokenizer: PairTokenizer) -> list[Triple]:
 
 
 def strip_instructions(triples: list[Triple]) -> list[Triple]:
-    return [Triple(*(("", t.__dict__[s][1]) for s in SIDES), task_id=t.task_id, group=t.group) for t in triples]
+    return [Triple(*(("", t.__dict__[s][1]) for s in SIDES), task_id=t.task_id, group=t.group, labels=t.labels) for t in triples]
 
 
 class TokenizedTriples:
@@ -105,6 +115,7 @@ class TokenizedTriples:
         self.triples = triples
         self.task_ids = [t.task_id for t in triples]
         self.groups = [t.group for t in triples]
+        self.labels = [t.labels for t in triples]
         self.sides: dict[str, tuple[list[list[int]], list[int]]] = {}
         self.truncated = 0
         if eager:

@@ -33,7 +33,7 @@ from tqdm.auto import tqdm
 from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig, config_from_dict, eval_task_names, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
-from instructembed.train.losses import backward_batch, loss_from_embeddings
+from instructembed.train.losses import backward_batch, label_masks, loss_from_embeddings
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
 from instructembed.train.monitoring import SteeringCheck, TaskCheck, dev_metrics
 from instructembed.train.sampler import ContrastGroupBatchSampler, InterleavedBatchSampler, SameTaskBatchSampler
@@ -292,7 +292,11 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         plain = (not is_contrast and plain_set is not None
                  and random.Random(config.seed * 1_000_003 + step).random() < config.plain_batch_fraction)
         features = to_device((plain_set if plain else train_set).collate(rows, config.pad_to_multiple_of), device)
-        loss = backward_batch(model, features, loss_fn, config.grad_cache_chunk or None, autocast)
+        step_loss = loss_fn
+        if is_contrast and config.mask_label_negatives:
+            forward_mask, reverse_mask = label_masks([train_set.labels[i] for i in rows], device)
+            step_loss = partial(loss_fn, forward_mask=forward_mask, reverse_mask=reverse_mask)
+        loss = backward_batch(model, features, step_loss, config.grad_cache_chunk or None, autocast)
         if is_contrast:
             contrast_losses.append(loss)
         if config.grad_clip > 0:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -13,6 +15,8 @@ def loss_from_embeddings(
     negative: Tensor,
     tau: float = 0.01,
     in_batch_positives: bool = False,
+    forward_mask: Tensor | None = None,
+    reverse_mask: Tensor | None = None,
 ) -> Tensor:
     """Sum of two cross-entropies over cosine similarity / `tau` (scale = 1 / temperature).
 
@@ -26,6 +30,9 @@ def loss_from_embeddings(
     | positive | (B, d) | embedded `[instruction, pos]`    |
     | negative | (B, d) | embedded `[instruction, neg]`    |
 
+    `forward_mask[i, j]` True leaves hard negative n_j out of query i's candidates, `reverse_mask[i, j]` True
+    leaves query q_j out of positive i's, and with `in_batch_positives` p_j out of query i's (`label_masks`: texts that share the row's label are not negatives).
+
     Returns the scalar mean-over-rows forward loss plus mean-over-rows reverse loss.
     """
     q = F.normalize(query.float(), dim=-1)  # (B, d)
@@ -36,11 +43,32 @@ def loss_from_embeddings(
     eye = torch.eye(batch, dtype=torch.bool, device=q.device)
 
     own = (q * p).sum(-1, keepdim=True)  # (B, 1) cos(q_i, p_i)
-    columns = [own, q @ n.T]  # (B, 1), (B, B)
+    negatives = q @ n.T  # (B, B)
+    if forward_mask is not None:
+        negatives = negatives.masked_fill(forward_mask, float("-inf"))
+    columns = [own, negatives]
     if in_batch_positives:
-        columns.append((q @ p.T).masked_fill(eye, float("-inf")))  # (B, B) other rows' positives
+        same = eye if reverse_mask is None else eye | reverse_mask  # a positive carries its query's label
+        columns.append((q @ p.T).masked_fill(same, float("-inf")))  # (B, B) other rows' positives
     forward = F.cross_entropy(torch.cat(columns, dim=1) / tau, targets)
 
-    others = (p @ q.T).masked_fill(eye, float("-inf"))  # (B, B) cos(p_i, q_j), j != i
+    others = (p @ q.T).masked_fill(eye if reverse_mask is None else eye | reverse_mask, float("-inf"))  # cos(p_i, q_j), j != i
     reverse = F.cross_entropy(torch.cat([own, others], dim=1) / tau, targets)
     return forward + reverse
+
+
+def label_masks(labels: Sequence[tuple[str, str, str] | None], device: torch.device | str = "cpu") -> tuple[Tensor, Tensor]:
+    """Masks for `loss_from_embeddings` from each row's (query, positive, negative) labels (None: unlabelled row).
+
+    In a batch of labelled contrast records (e.g. "sentiment=positive"), another row's negative or query that
+    carries query i's label is not a negative of query i (nor of its positive): leaving it in would push apart
+    exactly the texts the instruction asks to bring together. Rows whose labels name another property, and
+    unlabelled rows, are never masked."""
+    query = [row[0] if row else None for row in labels]
+    negative = [row[2] if row else None for row in labels]
+    batch = len(labels)
+    forward = torch.tensor([[query[i] is not None and negative[j] == query[i] for j in range(batch)] for i in range(batch)],
+                           dtype=torch.bool, device=device)
+    reverse = torch.tensor([[i != j and query[i] is not None and query[j] == query[i] for j in range(batch)]
+                            for i in range(batch)], dtype=torch.bool, device=device)
+    return forward.reshape(batch, batch), reverse.reshape(batch, batch)
