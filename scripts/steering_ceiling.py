@@ -23,16 +23,8 @@ from sklearn.metrics import balanced_accuracy_score
 
 from instructembed import Instructor
 from instructembed.atomic_file import write_text_atomic
-from instructembed.engine.adapted_model import load_adapted
 from instructembed.evaluate import discover_tasks
 from instructembed.evaluate.steering import neighbour_precision, steering_rows
-
-
-def load(name: str) -> Instructor:
-    folder = Path(name)
-    if (folder / "manifest.json").is_file():
-        return load_adapted(folder, device="cpu")
-    return Instructor(name, device="cpu")
 
 
 def probe_accuracy(vectors: np.ndarray, labels: list[str], seed: int = 0) -> float:
@@ -52,7 +44,7 @@ def main() -> None:
     tasks = discover_tasks(folder)
     out: dict[str, dict] = {}
     for name in args.models:
-        model = load(name)
+        model = Instructor(name, device="cpu")  # a name, a checkpoint or an adapted (delta) folder
         for task in tasks:
             texts, labels = steering_rows(task)
             views = {"plain": model.encode(texts, normalize_embeddings=True)}

@@ -424,7 +424,7 @@ def property_records(task: PropertyTask, items: list[LabelledText], vectors: np.
     sims = vectors @ vectors.T
     np.fill_diagonal(sims, -np.inf)
     records: list[Record] = []
-    task_id = f"contrast:property:{task.task.split('_', 1)[0]}"
+    task_id = f"contrast:{property_pool(task).name}"
     for i, x in enumerate(items):
         same = labels == labels[i]
         same[i] = False

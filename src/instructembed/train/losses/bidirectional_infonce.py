@@ -30,8 +30,9 @@ def loss_from_embeddings(
     | positive | (B, d) | embedded `[instruction, pos]`    |
     | negative | (B, d) | embedded `[instruction, neg]`    |
 
-    `forward_mask[i, j]` True leaves hard negative n_j out of query i's candidates, `reverse_mask[i, j]` True
-    leaves query q_j out of positive i's, and with `in_batch_positives` p_j out of query i's (`label_masks`: texts that share the row's label are not negatives).
+    `forward_mask[i, j]` True leaves hard negative n_j out of query i's candidates; `reverse_mask[i, j]` True
+    leaves query q_j out of positive i's and, with `in_batch_positives`, p_j out of query i's (`label_masks`:
+    texts that share the row's label are not negatives).
 
     Returns the scalar mean-over-rows forward loss plus mean-over-rows reverse loss.
     """
@@ -64,11 +65,14 @@ def label_masks(labels: Sequence[tuple[str, str, str] | None], device: torch.dev
     carries query i's label is not a negative of query i (nor of its positive): leaving it in would push apart
     exactly the texts the instruction asks to bring together. Rows whose labels name another property, and
     unlabelled rows, are never masked."""
-    query = [row[0] if row else None for row in labels]
-    negative = [row[2] if row else None for row in labels]
-    batch = len(labels)
-    forward = torch.tensor([[query[i] is not None and negative[j] == query[i] for j in range(batch)] for i in range(batch)],
-                           dtype=torch.bool, device=device)
-    reverse = torch.tensor([[i != j and query[i] is not None and query[j] == query[i] for j in range(batch)]
-                            for i in range(batch)], dtype=torch.bool, device=device)
-    return forward.reshape(batch, batch), reverse.reshape(batch, batch)
+    ids: dict[str, int] = {}  # label -> id; -1: no label
+
+    def side(k: int) -> Tensor:
+        return torch.tensor([ids.setdefault(row[k], len(ids)) if row else -1 for row in labels], dtype=torch.long, device=device)
+
+    query, negative = side(0), side(2)
+    labelled = (query >= 0)[:, None]
+    forward = labelled & (negative[None, :] == query[:, None])
+    reverse = labelled & (query[None, :] == query[:, None])
+    reverse.fill_diagonal_(False)
+    return forward, reverse
