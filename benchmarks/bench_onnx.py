@@ -1,12 +1,13 @@
-"""The fast path on CPU: `embed --backend onnx-int8` vs torch fp32 vs sentence-transformers, bf16, and cosines.
+"""The fast path on CPU: `embed --backend onnx-int8` and `--dtype bfloat16` vs torch fp32 vs sentence-transformers.
 
 1. Through the CLI (each a fresh process, the same corpus file and all-MiniLM-L6-v2 weights, wall time
-   including start-up and model load): `instructembed embed --backend torch`, `--backend onnx-int8` (export cache warm) and a
-   sentence-transformers script doing the same (read, encode with each row's instruction as prompt,
-   save .npy), interleaved, median round. The first use of `--backend onnx-int8` (empty cache: export
-   included) is timed once and reported separately.
-2. In process, the same corpus through the default model's `encode`: torch fp32, torch bf16 (autocast, and bf16 weights),
-   ONNX fp32 and ONNX int8: texts/s, ratio to torch fp32, and each row's cosine to torch fp32 (min / mean).
+   including start-up and model load): `instructembed embed --backend torch`, `--backend onnx-int8` (export cache
+   warm), `--dtype bfloat16` and a sentence-transformers script doing the same (read, encode with each row's
+   instruction as prompt, save .npy), interleaved, median round. The first use of `--backend onnx-int8` (empty
+   cache: export included) is timed once and reported separately.
+2. In process, the same corpus through the default model's `encode`: torch fp32, torch bf16 (autocast, and bf16
+   weights: `dtype="bfloat16"`), ONNX fp32 and ONNX int8: texts/s, ratio to torch fp32, and each row's cosine to
+   torch fp32 (min / mean) on the bench corpus and on SciFact documents (the shared retrieval corpus).
 3. `--sts`: the STSBenchmark score of each in-process variant.
 
     .venv/bin/python benchmarks/bench_onnx.py                         # the full run (~6 min on 2 quiet cores)
@@ -31,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from corpus import load_corpus
+from corpus import cosines, load_corpus, scifact_docs
 from instructembed import Instructor
 from instructembed.engine.default_model import base_model_path
 from instructembed.export.cache import CACHE_ENV
@@ -53,10 +54,6 @@ for instruction, idx in groups.items():
     out[idx] = st.encode([rows[i]["text"] for i in idx], prompt=instruction, batch_size=32, normalize_embeddings=True)
 np.save(sys.argv[3], out)
 """
-
-
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def run(cmd: list[str], env: dict) -> tuple[float, str]:
@@ -81,6 +78,7 @@ def cli_section(pairs: list[list[str]], rounds: int, work: Path, env: dict) -> d
     commands = {
         "embed --backend torch": cli + ["-o", str(work / "torch.npy"), "--backend", "torch"],
         "embed --backend onnx-int8": cli + ["-o", str(work / "onnx-int8.npy"), "--backend", "onnx-int8"],
+        "embed --dtype bfloat16": cli + ["-o", str(work / "bf16.npy"), "--dtype", "bfloat16"],
         "sentence-transformers script": [sys.executable, "-c", ST_SCRIPT, st_model, str(corpus), str(work / "st.npy")],
     }
     times: dict[str, list[float]] = {name: [] for name in commands}
@@ -93,14 +91,15 @@ def cli_section(pairs: list[list[str]], rounds: int, work: Path, env: dict) -> d
     median = {n: statistics.median(t) for n, t in times.items()}
     print(f"\nCLI, {len(pairs)} texts, wall time per process (start-up + load + embed + write), median of {rounds}:")
     for name, seconds in median.items():
-        print(f"  {name:30s} {seconds:7.1f}s  {len(pairs) / seconds:7.1f} texts/s   onnx-int8 is x{seconds / median['embed --backend onnx-int8']:.2f}")
-    return {name: np.load(work / f"{key}.npy") for name, key in (("torch", "torch"), ("onnx-int8", "onnx-int8"), ("st", "st"))}
+        print(f"  {name:30s} {seconds:7.1f}s  {len(pairs) / seconds:7.1f} texts/s   "
+              f"onnx-int8 is x{seconds / median['embed --backend onnx-int8']:.2f}, bf16 x{seconds / median['embed --dtype bfloat16']:.2f}")
+    return {name: np.load(work / f"{name}.npy") for name in ("torch", "onnx-int8", "bf16", "st")}
 
 
-def encode_section(pairs: list[list[str]], rounds: int, sts: bool) -> None:
+def encode_section(pairs: list[list[str]], rounds: int, sts: bool, scifact: int) -> None:
     threads = torch.get_num_threads()
     fp32 = Instructor(device="cpu")
-    bf16_weights = Instructor(device="cpu").to(torch.bfloat16)  # (a shipped delta loads in float32)
+    bf16_weights = Instructor(device="cpu", dtype="bfloat16")
     variants = {
         "torch fp32": (fp32, nullcontext),
         "torch bf16 autocast": (fp32, lambda: torch.autocast("cpu", dtype=torch.bfloat16)),
@@ -109,16 +108,22 @@ def encode_section(pairs: list[list[str]], rounds: int, sts: bool) -> None:
         "onnx int8": (Instructor(backend="onnx-int8", threads=threads), nullcontext),
     }
 
-    def encode(name: str) -> np.ndarray:
+    def encode(name: str, rows: list[list[str]] = pairs) -> np.ndarray:
         model, context = variants[name]
         with context():
-            return np.asarray(model.encode(pairs, batch_size=BATCH), dtype=np.float32)
+            return np.asarray(model.encode(rows, batch_size=BATCH), dtype=np.float32)
 
-    reference = encode("torch fp32")
-    print(f"\nencode in process, {len(pairs)} texts, batch {BATCH}, {threads} threads; cosine of each row to torch fp32:")
+    docs = scifact_docs(scifact) if scifact else []
+    reference, doc_reference = encode("torch fp32"), encode("torch fp32", docs) if docs else None
+    print(f"\nencode in process, {len(pairs)} texts, batch {BATCH}, {threads} threads; cosine of each row to torch fp32"
+          + (f" (bench corpus; {len(docs)} SciFact documents):" if docs else ":"))
     for name in variants:
         c = cosines(encode(name), reference)  # also the warm-up
-        print(f"  {name:20s} cosine min {c.min():.5f}  mean {c.mean():.5f}")
+        line = f"  {name:20s} cosine min {c.min():.5f}  mean {c.mean():.5f}"
+        if docs:
+            d = cosines(encode(name, docs), doc_reference)
+            line += f"   SciFact min {d.min():.5f}  mean {d.mean():.5f}"
+        print(line)
     times: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(rounds):
         for name in variants:
@@ -145,6 +150,7 @@ def main() -> int:
     parser.add_argument("--texts", type=int, default=2000, help="bench-corpus texts")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--sts", action="store_true", help="also score STSBenchmark with each in-process variant")
+    parser.add_argument("--scifact", type=int, default=600, help="SciFact documents for the cosine figures (0: none)")
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     logging.disable(logging.WARNING)  # truncation counts are expected
@@ -154,10 +160,10 @@ def main() -> int:
         os.environ[CACHE_ENV] = env[CACHE_ENV]
         if not args.skip_cli:
             out = cli_section(pairs, args.rounds, Path(tmp), env)
-            for name in ("onnx-int8", "st"):
+            for name in ("onnx-int8", "bf16", "st"):
                 c = cosines(out[name], out["torch"])
                 print(f"  cosine to embed --backend torch: {name:10s} min {c.min():.5f}  mean {c.mean():.5f}")
-        encode_section(pairs, args.rounds, args.sts)
+        encode_section(pairs, args.rounds, args.sts, args.scifact)
     print(f"\n{TARGETS}")
     return 0
 

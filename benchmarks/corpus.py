@@ -1,4 +1,5 @@
-"""The fixed benchmark corpus: 2,000 mixed-length texts from the shared eval data, five instructions."""
+"""The fixed benchmark corpus: 2,000 mixed-length texts from the shared eval data, five instructions; SciFact
+documents (the shared retrieval corpus) for accuracy checks; the row-wise cosine both are compared with."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import random
 import sys
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
@@ -34,3 +37,20 @@ def load_corpus(n: int = 2000, seed: int = 0) -> list[list[str]]:
         pairs += [[instruction, t] for t in rng.sample(sorted(set(texts)), n // len(SOURCES))]
     rng.shuffle(pairs)
     return pairs
+
+
+def scifact_docs(n: int, seed: int = 0) -> list[list[str]]:
+    """`n` SciFact documents (title + abstract) under the paper's SciFact corpus instruction."""
+    from instructembed.evaluate import InstructionSet
+
+    folder = data_dir() / "eval" / "SciFact"
+    rows = [json.loads(line) for line in (folder / "corpus.jsonl").read_text().splitlines()]
+    rng = random.Random(seed)
+    rows = rng.sample(rows, min(n, len(rows)))
+    instruction = InstructionSet.default().for_task("SciFact").corpus or ""
+    return [[instruction, (r.get("title", "") + " " + r["text"]).strip()] for r in rows]
+
+
+def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Each row's cosine between `a` and `b`."""
+    return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)

@@ -13,9 +13,7 @@ corpus, title + abstract, truncated at 256 tokens, under the paper's SciFact cor
 from __future__ import annotations
 
 import argparse
-import json
 import logging
-import random
 import sys
 import tempfile
 from pathlib import Path
@@ -26,17 +24,16 @@ import onnx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from corpus import load_corpus  # noqa: E402
+from corpus import cosines, load_corpus, scifact_docs  # noqa: E402
 
 from instructembed import Instructor  # noqa: E402
-from instructembed.evaluate import InstructionSet, model_fingerprint  # noqa: E402
+from instructembed.evaluate import model_fingerprint  # noqa: E402
 from instructembed.export import export_onnx  # noqa: E402
 from instructembed.export.onnx_runtime import OnnxGraph  # noqa: E402
 from instructembed.export.onnx_export import graph_input_names  # noqa: E402
 from instructembed.export.quantize import (  # noqa: E402
     attention_outputs, calibration_feeds, down_projections, quantize_int8, weight_matmuls, widening_matmuls,
 )
-from instructembed.shared_data import data_dir  # noqa: E402
 
 OUT = ROOT / "runs" / "int8-accuracy"
 
@@ -75,19 +72,6 @@ def plans(model: onnx.ModelProto) -> dict[str, dict]:
     plans["calibrated: up + qkv split 8, down float, embeddings float"] = {"split": up + qkv, "outliers": 8, "keep_float": down}
     plans["calibrated: up split 8, down float, embeddings int8"] = {"split": up, "outliers": 8, "keep_float": down, "embeddings": True}
     return plans
-
-
-def scifact_docs(n: int, seed: int = 0) -> list[list[str]]:
-    folder = data_dir() / "eval" / "SciFact"
-    rows = [json.loads(line) for line in (folder / "corpus.jsonl").read_text().splitlines()]
-    rng = random.Random(seed)
-    rows = rng.sample(rows, min(n, len(rows)))
-    instruction = InstructionSet.default().for_task("SciFact").corpus or ""
-    return [[instruction, (r.get("title", "") + " " + r["text"]).strip()] for r in rows]
-
-
-def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return np.sum(a * b, axis=1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
 
 
 def reference(model: Instructor, name: str, pairs: list[list[str]]) -> np.ndarray:

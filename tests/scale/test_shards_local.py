@@ -162,3 +162,14 @@ def test_worker_load_and_checksum_never_import_the_evaluator():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split()[-2:] == ["[]", "True"], out.stdout + out.stderr
+
+
+def test_a_bfloat16_rerun_into_a_float32_folder_is_refused_and_nothing_changes(tmp_path, default_model):
+    write_shards(tmp_path / "in", corpus_texts(6), 2)
+    embed_shards(default_model, tmp_path / "in", tmp_path / "out", instruction=INSTRUCTION, show_progress_bar=False)
+    assert manifest(tmp_path / "out")["settings"]["model"]["dtype"] == "float32"
+    before = {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()}
+    code, message = invoke("embed", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--instruction", INSTRUCTION,
+                           "--dtype", "bfloat16", "--no-progress")
+    assert code == 2 and message.endswith("was made with backend torch in float32, not torch in bfloat16: use --backend torch --dtype float32")
+    assert {p.name: p.read_bytes() for p in (tmp_path / "out").iterdir()} == before

@@ -88,3 +88,23 @@ def test_real_process_missing_index(tmp_path):
 def test_serve_refuses_an_index_of_another_model_before_it_listens(built):
     code, message = invoke("serve", "--index", str(built), "--model", "all-MiniLM-L6-v2", "--port", "1")
     assert code == 2 and "made with model 'instructembed-mini'" in message
+
+
+def test_search_runs_in_the_precision_of_the_index_unless_asked_otherwise(tmp_path, corpus_file):
+    from instructembed import Instructor
+    from instructembed.scale import embed_shards
+
+    bf16 = Instructor(device="cpu", dtype="bfloat16")
+    embed_shards(bf16, corpus_file, tmp_path / "shards", instruction=DOC_INSTRUCTION, show_progress_bar=False)
+    code, output = invoke("index", "build", str(tmp_path / "shards"), "-o", str(tmp_path / "ix"), "--no-progress")
+    assert code == 0, output
+    assert Index.load(tmp_path / "ix").model.dtype == "bfloat16"
+    out = tmp_path / "results.jsonl"
+    (tmp_path / "q.txt").write_text("\n".join(QUERIES) + "\n")
+    code, output = invoke("search", str(tmp_path / "ix"), "--queries", str(tmp_path / "q.txt"), "-o", str(out),
+                          "--instruction", QUERY_INSTRUCTION, "-k", "3", "--no-progress")
+    assert code == 0, output  # no --dtype: the index's
+    expected = Index.load(tmp_path / "ix").search_texts(bf16, QUERIES, instruction=QUERY_INSTRUCTION, k=3)
+    assert [[h["id"] for h in json.loads(line)["hits"]] for line in out.read_text().splitlines()] == [[h.id for h in q] for q in expected]
+    code, message = invoke("search", str(tmp_path / "ix"), "a query", "--dtype", "float32")
+    assert code == 2 and message == "this index was made with backend torch in bfloat16, not torch in float32: use --backend torch --dtype bfloat16"

@@ -8,16 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.cli.model_options import Backend, Dtype, check_model_options, load_encoder
 from instructembed.errors import InstructEmbedError
-
-
-BACKEND_HELP = "torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached."
-
-
-def _load_model(model: Optional[str], device: Optional[str], max_seq_length: Optional[int] = None, backend: str = "torch"):
-    from instructembed.engine import Instructor
-
-    return Instructor(model, device=device, max_seq_length=max_seq_length, backend=backend)
 
 
 def _check_formats(input: Path, output: Path) -> None:
@@ -45,7 +37,8 @@ def embed(
     normalize: Annotated[bool, typer.Option(help="Unit-length embeddings; --no-normalize writes the raw pooled/Dense output.")] = True,
     skip_empty: Annotated[bool, typer.Option(help="Skip empty rows instead of failing on them.")] = False,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
-    backend: Annotated[str, typer.Option(help=BACKEND_HELP)] = "torch",
+    backend: Backend = "torch",
+    dtype: Dtype = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     engine: Annotated[str, typer.Option(help="Shards: local (this process) or ray (a Ray cluster); see docs/scale.md.")] = "local",
     address: Annotated[Optional[str], typer.Option(help="Ray cluster address (`ray start --head` prints it); default: a local cluster.")] = None,
@@ -67,15 +60,15 @@ def embed(
 
       instructembed embed docs.jsonl -o docs.npy --backend onnx-int8 --instruction "Represent the document for retrieval:"
 
+      instructembed embed docs.jsonl -o docs.npy --dtype bfloat16 --instruction "Represent the document for retrieval:"
+
       instructembed embed 'corpus/*.parquet' -o vectors/ --engine ray --workers 4 --instruction "Represent the document for retrieval:"
     """
     from instructembed.embedfiles import embed_file
 
     if instruction is not None and instruction_field is not None:
         raise InstructEmbedError("give --instruction or --instruction-field, not both")
-    from instructembed.engine.backends import check_backend
-
-    check_backend(backend)
+    check_model_options(backend, dtype)
     from instructembed.cli.embed_shards import is_shard_job, run_shard_job
 
     if is_shard_job(input, output, engine):
@@ -83,12 +76,12 @@ def embed(
             input, output, engine=engine, model=model, instruction=instruction, instruction_field=instruction_field,
             text_field=text_field, id_field=id_field, keep_text=keep_text, batch_size=batch_size, chunk_size=chunk_size,
             max_seq_length=max_seq_length, normalize=normalize, skip_empty=skip_empty, device=device, backend=backend,
-            progress=progress, address=address, workers=workers, threads_per_worker=threads_per_worker,
+            dtype=dtype, progress=progress, address=address, workers=workers, threads_per_worker=threads_per_worker,
             gpus_per_worker=gpus_per_worker,
         )
     _check_formats(input, output)  # fail fast, before the model loads
     started = time.perf_counter()
-    encoder = _load_model(model, device, max_seq_length, backend)
+    encoder = load_encoder(model, device=device, backend=backend, dtype=dtype, max_seq_length=max_seq_length)
     report = embed_file(
         encoder, input, output,
         instruction=instruction, instruction_field=instruction_field, text_field=text_field, id_field=id_field,
@@ -120,7 +113,7 @@ def similarity(
 
     if len(texts) < 2:
         raise InstructEmbedError("give at least two texts to compare")
-    encoder = _load_model(model, device)
+    encoder = load_encoder(model, device=device)
     vectors = encoder.encode(texts, instruction=instruction, normalize_embeddings=True)
     scores = vectors @ vectors.T
     table = Table(title=f"cosine similarity{f' under {instruction!r}' if instruction else ''}")

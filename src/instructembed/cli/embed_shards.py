@@ -30,7 +30,7 @@ def is_shard_job(input: Path, output: Path, engine: str) -> bool:
 def run_shard_job(
     input: Path, output: Path, *, engine: str, model: Optional[str], instruction: Optional[str], instruction_field: Optional[str],
     text_field: str, id_field: str, keep_text: bool, batch_size: int, chunk_size: int, max_seq_length: Optional[int],
-    normalize: bool, skip_empty: bool, device: Optional[str], backend: str, progress: bool,
+    normalize: bool, skip_empty: bool, device: Optional[str], backend: str, dtype: Optional[str], progress: bool,
     address: Optional[str], workers: Optional[int], threads_per_worker: int, gpus_per_worker: float,
 ) -> None:
     from instructembed.embedfiles.writers import WRITE_FORMATS
@@ -57,14 +57,14 @@ def run_shard_job(
             input, output, model=model, address=address, workers=workers, threads_per_worker=threads_per_worker,
             gpus_per_worker=gpus_per_worker, instruction=instruction, instruction_column=instruction_field,
             text_column=text_field, id_column=id_field, keep_text=keep_text, batch_size=batch_size, chunk_size=chunk_size,
-            normalize=normalize, max_seq_length=max_seq_length, backend=backend, show_progress_bar=progress,
+            normalize=normalize, max_seq_length=max_seq_length, backend=backend, dtype=dtype, show_progress_bar=progress,
         )
     else:
-        from instructembed.cli.embed import _load_model
+        from instructembed.cli.model_options import load_encoder
         from instructembed.scale import embed_shards, find_shards
 
         find_shards(input)  # a bad input fails before the model loads
-        encoder = _load_model(model, device, max_seq_length, backend)
+        encoder = load_encoder(model, device=device, backend=backend, dtype=dtype, max_seq_length=max_seq_length)
         report = embed_shards(
             encoder, input, output, instruction=instruction, instruction_column=instruction_field, text_column=text_field,
             id_column=id_field, keep_text=keep_text, batch_size=batch_size, chunk_size=chunk_size, normalize=normalize,

@@ -11,6 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.cli.model_options import Backend, Dtype, load_encoder
 from instructembed.errors import InstructEmbedError
 
 analyze_app = typer.Typer(
@@ -20,13 +21,12 @@ analyze_app = typer.Typer(
 )
 
 
-def _load_model(spec: Optional[str], device: Optional[str], backend: str = "torch", threads: Optional[int] = None):
+def _load_model(spec: Optional[str], device: Optional[str], backend: str = "torch", threads: Optional[int] = None,
+                dtype: Optional[str] = None):
     """The model, or one line and exit code 2 (through InstructEmbedError) when it cannot be loaded."""
-    from instructembed.engine import Instructor
-
     try:
-        return Instructor(None if spec in (None, "default") else spec, device=device, backend=backend,
-                          threads=threads if backend != "torch" else None)
+        return load_encoder(None if spec in (None, "default") else spec, device=device, backend=backend, dtype=dtype,
+                            threads=threads)
     except InstructEmbedError as exc:
         raise InstructEmbedError(f"cannot load model {spec or 'default'}: {exc}") from None
     except Exception as exc:  # any loader failure is the user's input problem here
@@ -81,7 +81,8 @@ def evaluate(
     resume: Annotated[bool, typer.Option(help="Skip tasks whose result for this model is already in the folder.")] = True,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
     threads: Annotated[Optional[int], typer.Option(help="CPU threads for torch or onnxruntime (1 is fastest on a busy, shared CPU).")] = None,
-    backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached.")] = "torch",
+    backend: Backend = "torch",
+    dtype: Dtype = None,
 ) -> None:
     """Score a model on evaluation tasks as MTEB does; write one JSON per task and a markdown report.
 
@@ -99,6 +100,8 @@ def evaluate(
       instructembed evaluate --tasks path/to/MyTask --instructions my_instructions.json -o results/mine
 
       instructembed evaluate --types STS --backend onnx-int8 -o results/minilm-int8
+
+      instructembed evaluate --types Retrieval --dtype bfloat16 -o results/minilm-bf16
     """
     import sys
 
@@ -107,10 +110,10 @@ def evaluate(
     from instructembed.atomic_file import write_text_atomic
     from instructembed.evaluate.runner import write_run_info
 
-    from instructembed.engine.backends import check_backend
+    from instructembed.cli.model_options import check_model_options
 
     log = lambda m: typer.echo(m, err=True)  # noqa: E731
-    check_backend(backend)
+    check_model_options(backend, dtype)
     instruction_set = _instructions(no_instruction, instructions)
     selected, unreadable = _select_tasks(tasks, types, data)
     if not selected and len(unreadable) == 1:  # the one task asked for is unreadable: its error is the answer
@@ -123,14 +126,14 @@ def evaluate(
         import torch
 
         torch.set_num_threads(max(1, threads))
-    loaded = _load_model(model, device, backend, threads)
+    loaded = _load_model(model, device, backend, threads, dtype)
     cache = None if no_cache else EmbeddingCache(cache_dir)
     started = time.perf_counter()
     run = run_suite(loaded, selected, instruction_set, output, cache, max_rows=max_rows, batch_size=batch_size,
                     resume=resume, show_progress=sys.stderr.isatty(), log=log)
     info = {
         "model": model or "default",
-        "backend": backend,
+        "backend": backend + (f", {dtype}" if dtype else ""),
         "instructions": instruction_set.source,
         "tasks": f"{len(run.results)} scored, {len(run.failures) + len(unreadable)} failed",
         "wall time (s)": f"{time.perf_counter() - started:.0f}",

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.cli.model_options import Backend, Dtype, check_model_options, load_encoder
 from instructembed.errors import InstructEmbedError
 
 index_app = typer.Typer(name="index", help="Build vector indexes to search with `instructembed search`.", no_args_is_help=True)
@@ -26,6 +27,8 @@ def build(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model to embed with; default: the embedded model (shards: their own).")] = None,
     batch_size: Annotated[int, typer.Option(help="Texts per forward pass.")] = 32,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
+    backend: Backend = "torch",
+    dtype: Dtype = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Build a search index: ids, text snippets, the corpus instruction, the model's name and checksum.
@@ -38,6 +41,7 @@ def build(
     """
     from instructembed.search import build_index, is_shard_folder
 
+    check_model_options(backend, dtype)
     if kind not in KIND_NAMES:
         raise InstructEmbedError(f"--kind must be one of {', '.join(KIND_NAMES)}, got {kind!r}")
     if output.exists() and not output.is_dir():
@@ -50,9 +54,7 @@ def build(
     started = time.perf_counter()
     encoder = None
     if model is not None or not shards:
-        from instructembed.engine import Instructor
-
-        encoder = Instructor(model, device=device)
+        encoder = load_encoder(model, device=device, backend=backend, dtype=dtype)
     index = build_index(
         corpus, model=encoder, instruction=instruction, text_field=text_field, id_field=id_field, kind=kind,
         batch_size=batch_size, show_progress_bar=progress,

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.cli.model_options import BACKEND_HELP, DTYPE_HELP, check_model_options, load_encoder
 from instructembed.errors import InstructEmbedError
 
 
@@ -30,6 +31,8 @@ def search(
     model: Annotated[Optional[str], typer.Option("--model", "-m", help="Model for the queries; default: the index's. Another model is refused.")] = None,
     batch_size: Annotated[int, typer.Option(help="Queries per forward pass.")] = 32,
     device: Annotated[Optional[str], typer.Option(help="cpu, cuda, ... (default: CUDA when available).")] = None,
+    backend: Annotated[Optional[str], typer.Option(help=BACKEND_HELP + " Default: the index's.", show_default=False)] = None,
+    dtype: Annotated[Optional[str], typer.Option(help=DTYPE_HELP + " Default: the index's.", show_default=False)] = None,
     progress: Annotated[bool, typer.Option(help="Show a progress bar (--queries).")] = True,
 ) -> None:
     """Search an index with a query (a table of id, score, text) or a file of queries (-o results.jsonl).
@@ -40,7 +43,6 @@ def search(
 
       instructembed search corpus.index --queries questions.jsonl -o results.jsonl -k 20 --instruction "Represent the question for retrieving documents:"
     """
-    from instructembed.engine import Instructor
     from instructembed.search import Index
 
     if (query is None) == (queries is None):
@@ -56,8 +58,12 @@ def search(
         raise InstructEmbedError("-o is for --queries; one query prints a table")
     if isinstance(k, bool) or k < 1:
         raise InstructEmbedError(f"-k must be at least 1, got {k}")
+    check_model_options(backend or "torch", dtype)
     loaded = Index.load(index)
-    encoder = Instructor(model if model is not None else loaded.model.name, device=device)
+    backend = backend or loaded.model.backend  # the index's, unless asked otherwise (then checked below)
+    dtype = dtype or (loaded.model.dtype if backend == "torch" else None)
+    check_model_options(backend, dtype)
+    encoder = load_encoder(model if model is not None else loaded.model.name, device=device, backend=backend, dtype=dtype)
     loaded.check_model(encoder)  # before any query runs
     if query is not None:
         _print_table(loaded, query, loaded.search_texts(encoder, [query], instruction=instruction, k=k, batch_size=batch_size)[0], k)

@@ -6,6 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from instructembed.cli.model_options import Backend, Dtype, check_model_options, load_encoder
 from instructembed.errors import InstructEmbedError
 
 
@@ -14,7 +15,8 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind (0.0.0.0 for all).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8080,
     api_key: Annotated[Optional[str], typer.Option(envvar="INSTRUCTEMBED_API_KEY", help="Require 'Authorization: Bearer KEY' (also from INSTRUCTEMBED_API_KEY).", show_default=False)] = None,
-    backend: Annotated[str, typer.Option(help="torch, onnx or onnx-int8 (fastest on CPU): any model is exported to ONNX on first use and cached; an export folder is used as is.")] = "torch",
+    backend: Backend = "torch",
+    dtype: Dtype = None,
     model_name: Annotated[Optional[str], typer.Option(help="Model id reported to clients (default: the folder name).")] = None,
     max_batch_tokens: Annotated[int, typer.Option(help="Padded tokens per forward pass (the dynamic-batching budget).")] = 8192,
     max_queue_rows: Annotated[int, typer.Option(help="Inputs allowed to wait; beyond it requests get 503 + Retry-After.")] = 4096,
@@ -37,6 +39,8 @@ def serve(
 
       instructembed serve -m runs/minilm-onnx --backend onnx
 
+      instructembed serve --dtype bfloat16                          # ~3x float32 on a CPU with AMX
+
       instructembed serve --index corpus.index                      # adds POST /search
 
     Then:
@@ -46,11 +50,11 @@ def serve(
     """
     import uvicorn
 
-    from instructembed.engine import Instructor
     from instructembed.serve import ServerSettings, create_app
 
     if not 1 <= port <= 65535:
         raise InstructEmbedError(f"--port must be between 1 and 65535, got {port}")
+    check_model_options(backend, dtype)
     settings = ServerSettings(
         model_name=model_name or (model.rstrip("/").rsplit("/", 1)[-1] if model else "default"),
         api_key=api_key or None, max_batch_tokens=max_batch_tokens, max_queue_rows=max_queue_rows,
@@ -61,11 +65,11 @@ def serve(
         from instructembed.search import Index
 
         loaded_index = Index.load(index)
-    encoder = Instructor(model, device=device, backend=backend, max_seq_length=max_seq_length)
+    encoder = load_encoder(model, device=device, backend=backend, dtype=dtype, max_seq_length=max_seq_length)
     if loaded_index is not None:
         loaded_index.check_model(encoder)  # another model's index: a one-line error, no server
     typer.echo(
-        f"serving {settings.model_name} ({encoder.get_sentence_embedding_dimension()}-d, {backend}) on http://{host}:{port}"
+        f"serving {settings.model_name} ({encoder.get_sentence_embedding_dimension()}-d, {backend}{f', {dtype}' if dtype else ''}) on http://{host}:{port}"
         + (" (API key required)" if settings.api_key else "")
         + (f", /search over {len(loaded_index)} rows" if loaded_index is not None else ""),
         err=True,

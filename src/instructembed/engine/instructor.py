@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from instructembed.atomic_folder import replace_dir
-from instructembed.engine.backends import check_backend
+from instructembed.engine.backends import check_backend, check_dtype
 from instructembed.engine.batching import EncodeStats, PairTokenizer, encode_in_batches
 from instructembed.engine.default_model import default_model_name
 from instructembed.engine.dense import Dense
@@ -62,7 +62,8 @@ class Instructor(nn.Sequential):
         device: "cpu", "cuda", ...; default: CUDA when available (one not available here is an error).
         max_seq_length: override the checkpoint's token limit, from 1 up to the model's positions
             (longer inputs are truncated and counted).
-        dtype: e.g. `torch.float16` on GPU (torch backend).
+        dtype: the torch backend's weights: "float32" (default), "bfloat16" (about 3x faster on a CPU with AMX,
+            cosine >= 0.9998 to float32) or "float16" (GPUs); a name or a `torch.dtype`.
         backend: "torch", "onnx" (fp32 graph) or "onnx-int8" (int8 graph), for any model name or folder:
             the first use exports the model into the export cache (`instructembed.export.cache`), later
             runs reuse it; a folder written by `instructembed export` is used as it is.
@@ -85,15 +86,16 @@ class Instructor(nn.Sequential):
         cache_folder: str | None = None,
         revision: str | None = None,
         local_files_only: bool = False,
-        dtype: torch.dtype | None = None,
+        dtype: torch.dtype | str | None = None,
         modules: list[Module] | None = None,
         threads: int | None = None,
         graph: Any = None,
     ) -> None:
         check_max_seq_length(max_seq_length)
         check_backend(backend)
+        dtype_name = check_dtype(dtype)
         if backend != "torch":
-            if dtype is not None or modules is not None:
+            if dtype_name not in (None, "float32") or modules is not None:
                 raise InstructEmbedError(f"dtype and modules apply to the torch backend, not {backend}")
             super().__init__()
             self._name(model_name_or_path, backend)
@@ -102,8 +104,10 @@ class Instructor(nn.Sequential):
         target = resolve_device(device)  # both fail before the weights load
         if modules is None:
             folder = resolve_model_path(model_name_or_path, cache_folder, revision, local_files_only)
-            modules = load_modules(folder, max_seq_length=max_seq_length, dtype=dtype)
+            modules = load_modules(folder, max_seq_length=max_seq_length, dtype=dtype_name and getattr(torch, dtype_name))
         super().__init__(*modules)
+        if dtype_name is not None:  # also a delta's base and the Dense head
+            self.to(getattr(torch, dtype_name))
         self._name(model_name_or_path, backend)
         self.graph = None
         if max_seq_length is not None:  # also over a limit the checkpoint sets itself (a shipped delta's manifest)

@@ -26,29 +26,41 @@ def weights_checksum(model: Any) -> str:
 
 @dataclass(frozen=True)
 class ModelIdentity:
-    """`name` is how the model was loaded (a packaged name, hub id or folder); `weights` its checksum."""
+    """`name` is how the model was loaded (a packaged name, hub id or folder); `weights` its checksum;
+    `backend` and `dtype` what it ran on (`--backend`, `--dtype`), so that a later run can load it the same way."""
 
     name: str
     weights: str
     dimension: int
+    backend: str = "torch"
+    dtype: str = "float32"
 
     @classmethod
     def of(cls, model: Any) -> ModelIdentity:
+        from instructembed.engine.backends import dtype_of
+
         name = str(getattr(model, "model_name_or_path", "") or type(model).__name__)
-        return cls(name, weights_checksum(model), int(model.get_sentence_embedding_dimension()))
+        backend = str(getattr(model, "backend", "torch"))
+        return cls(name, weights_checksum(model), int(model.get_sentence_embedding_dimension()), backend, dtype_of(model))
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_json(cls, data: Any, where: str) -> ModelIdentity:
-        try:
-            return cls(str(data["name"]), str(data["weights"]), int(data["dimension"]))
-        except (KeyError, TypeError, ValueError):
+        try:  # backend and dtype: absent from folders written before they were recorded (torch, float32)
+            return cls(str(data["name"]), str(data["weights"]), int(data["dimension"]),
+                       str(data.get("backend", "torch")), str(data.get("dtype", "float32")))
+        except (KeyError, TypeError, ValueError, AttributeError):
             raise InstructEmbedError(f"{where} does not name the model that made its vectors") from None
 
     def check_same(self, other: ModelIdentity, where: str) -> None:
         """An InstructEmbedError unless `other` has the same weights (vectors of two models do not mix)."""
+        if (other.backend, other.dtype) != (self.backend, self.dtype) and other.name == self.name:
+            raise InstructEmbedError(
+                f"{where} was made with backend {self.backend} in {self.dtype}, not {other.backend} in {other.dtype}: "
+                f"use --backend {self.backend}" + (f" --dtype {self.dtype}" if self.backend == "torch" else "")
+            )
         if other.weights != self.weights or other.dimension != self.dimension:
             raise InstructEmbedError(
                 f"{where} was made with model {self.name!r} (weights {self.weights[:12]}, {self.dimension}-d), "

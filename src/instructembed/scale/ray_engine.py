@@ -35,7 +35,7 @@ class EmbedActor:
     """A Ray Data actor: loads the model once, then embeds each batch it is handed into `embedding`."""
 
     def __init__(
-        self, model: str | None, *, device: str, backend: str, max_seq_length: int | None, threads: int,
+        self, model: str | None, *, device: str, backend: str, dtype: str | None, max_seq_length: int | None, threads: int,
         text_column: str, instruction: str | None, instruction_column: str | None, normalize: bool,
         batch_size: int, expected_weights: str | None,
     ) -> None:
@@ -45,7 +45,7 @@ class EmbedActor:
 
         if threads > 0:
             torch.set_num_threads(threads)
-        self.model = Instructor(model, device=device, backend=backend, max_seq_length=max_seq_length)
+        self.model = Instructor(model, device=device, backend=backend, dtype=dtype, max_seq_length=max_seq_length)
         if expected_weights is not None and weights_checksum(self.model) != expected_weights:
             raise InstructEmbedError(
                 f"model {model!r} on this worker ({os.uname().nodename}) has other weights than on the driver: "
@@ -98,11 +98,13 @@ def embed_dataset(
     normalize: bool = True,
     max_seq_length: int | None = None,
     backend: str = "torch",
+    dtype: str | None = None,
     expected_weights: str | None = None,
 ) -> Any:
     """`ds` (a Ray Dataset) with an `embedding` column: a fixed pool of `workers` actors, each loading
     `model` (a name or folder every node can load; None for the default) once, on a GPU when
-    `gpus_per_worker` > 0, embedding `chunk_size` rows per call in forward passes of `batch_size`.
+    `gpus_per_worker` > 0, on `backend` in `dtype` (as `Instructor` takes them), embedding `chunk_size` rows
+    per call in forward passes of `batch_size`.
 
     Example:
         >>> ds = ray.data.read_parquet("s3://bucket/docs/")
@@ -118,7 +120,7 @@ def embed_dataset(
         EmbedActor,
         fn_constructor_kwargs={
             "model": None if model is None else str(model), "device": "cuda" if gpus_per_worker > 0 else "cpu",
-            "backend": backend, "max_seq_length": max_seq_length, "threads": threads_per_worker,
+            "backend": backend, "dtype": dtype, "max_seq_length": max_seq_length, "threads": threads_per_worker,
             "text_column": text_column, "instruction": instruction, "instruction_column": instruction_column,
             "normalize": normalize, "batch_size": batch_size, "expected_weights": expected_weights,
         },
@@ -180,6 +182,7 @@ def embed_shards_ray(
     normalize: bool = True,
     max_seq_length: int | None = None,
     backend: str = "torch",
+    dtype: str | None = None,
     show_progress_bar: bool = True,
 ) -> ShardReport:
     """`embed_shards` on a Ray cluster: the cluster at `address` (`ray start --head` prints it), the one
@@ -192,7 +195,7 @@ def embed_shards_ray(
     from instructembed.engine import Instructor
 
     _check_pool(workers, threads_per_worker, gpus_per_worker, batch_size, chunk_size)
-    probe = Instructor(None if model is None else str(model), device="cpu", backend=backend,
+    probe = Instructor(None if model is None else str(model), device="cpu", backend=backend, dtype=dtype,
                        max_seq_length=max_seq_length)  # fails fast on a bad model
     identity, seq_length = ModelIdentity.of(probe), int(probe.max_seq_length)
     del probe
@@ -219,7 +222,7 @@ def embed_shards_ray(
                 ds, model=model, instruction=instruction, instruction_column=instruction_column, text_column=text_column,
                 workers=pool, threads_per_worker=threads_per_worker, gpus_per_worker=gpus_per_worker,
                 batch_size=batch_size, chunk_size=chunk_size, normalize=normalize, max_seq_length=max_seq_length,
-                backend=backend, expected_weights=identity.weights,
+                backend=backend, dtype=dtype, expected_weights=identity.weights,
             )
             with _user_errors(ray):
                 _write_in_order(ds, plan, todo, report, show_progress_bar)
