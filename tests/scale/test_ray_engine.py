@@ -41,6 +41,21 @@ def test_three_shards_equal_encode(cluster, tmp_path, encode):
     assert sorted(manifest(tmp_path / "out")["shards"]) == ["part-000.parquet", "part-001.parquet", "part-002.parquet"]
 
 
+def test_bfloat16_workers_write_bfloat16_vectors_and_the_manifest_says_so(cluster, tmp_path):
+    from instructembed import Instructor
+    from instructembed.scale import embed_shards_ray
+
+    texts = corpus_texts(8)
+    write_shards(tmp_path / "in", texts, 2)
+    embed_shards_ray(tmp_path / "in", tmp_path / "out", instruction=INSTRUCTION, workers=1, dtype="bfloat16", show_progress_bar=False)
+    vectors = read_output(tmp_path / "out")[2]
+    expected = Instructor(device="cpu", dtype="bfloat16").encode(texts, instruction=INSTRUCTION, normalize_embeddings=True)
+    c = np.sum(vectors * expected, axis=1)
+    assert c.min() >= 0.9999, c
+    # each worker checks its model's checksum against the driver's bf16 probe: a float32 worker would refuse
+    assert manifest(tmp_path / "out")["settings"]["model"]["dtype"] == "bfloat16"
+
+
 def test_embed_dataset_with_an_instruction_column(cluster, default_model):
     from instructembed.scale import embed_dataset
 
