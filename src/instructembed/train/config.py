@@ -49,6 +49,7 @@ class TrainConfig:
     tau: float = 0.01  # softmax temperature on cosine similarities (INSTRUCTOR's value)
     in_batch_positives: bool = False  # also score each query against the other rows' positives
     mask_label_negatives: bool = False  # contrast batches: texts sharing the query's label (record "labels") are not its negatives
+    base_anchor: float = 0.0  # ordinary batches: + this x mean(1 - cos(embedding, the untuned base's embedding)); 0 = off
 
     # runtime
     device: str = "auto"  # "auto" = cuda when available, else cpu
@@ -97,6 +98,8 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
         raise InstructEmbedError(f"{source}: contrast_share must be <= 1 (or < 0 for 'in proportion'), got {config.contrast_share}")
     if not 0.0 <= config.plain_batch_fraction <= 1.0 or not 0.0 <= config.warmup_ratio < 1.0:
         raise InstructEmbedError(f"{source}: plain_batch_fraction must be in [0, 1] and warmup_ratio in [0, 1)")
+    if config.base_anchor < 0:
+        raise InstructEmbedError(f"{source}: base_anchor must be >= 0, got {config.base_anchor}")
     if config.tau <= 0:
         raise InstructEmbedError(f"{source}: tau must be > 0, got {config.tau}")
     return config

@@ -9,6 +9,7 @@ Output folder (`config.output_dir`):
 
 from __future__ import annotations
 
+import copy
 import csv
 import dataclasses
 import json
@@ -33,7 +34,7 @@ from tqdm.auto import tqdm
 from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig, config_from_dict, eval_task_names, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
-from instructembed.train.losses import backward_batch, label_masks, loss_from_embeddings
+from instructembed.train.losses import backward_batch, embed, label_masks, loss_from_embeddings, with_base_anchor
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
 from instructembed.train.monitoring import SteeringCheck, TaskCheck, dev_metrics
 from instructembed.train.sampler import ContrastGroupBatchSampler, InterleavedBatchSampler, SameTaskBatchSampler
@@ -243,6 +244,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     # model (seeded: LoRA's initial A matrices are random)
     model = build_model(config, device)
     initial = trainable_state(model) if config.method == "full" else {}
+    # the untuned model, frozen (a fresh LoRA adds nothing yet), taken before a resume loads trained weights
+    reference = copy.deepcopy(model).eval().requires_grad_(False) if config.base_anchor > 0 else None
 
     # data: tokenized once; a step's batch is a pure function of (seed, step)
     data = prepare_data(config, model.pair_tokenizer)
@@ -296,6 +299,9 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         if is_contrast and config.mask_label_negatives:
             forward_mask, reverse_mask = label_masks([train_set.labels[i] for i in rows], device)
             step_loss = partial(loss_fn, forward_mask=forward_mask, reverse_mask=reverse_mask)
+        if reference is not None and not is_contrast:
+            with torch.no_grad(), autocast():
+                step_loss = with_base_anchor(step_loss, [embed(reference, f) for f in features], config.base_anchor)
         loss = backward_batch(model, features, step_loss, config.grad_cache_chunk or None, autocast)
         if is_contrast:
             contrast_losses.append(loss)
