@@ -118,6 +118,20 @@ def test_time_limit_stops_and_saves(tiny_base, medi_files, tmp_path):
     assert json.loads((tmp_path / "checkpoint" / "trainer_state.json").read_text())["step"] == 1
 
 
+def test_a_run_stopped_by_its_time_limit_resumes_to_the_end(tiny_base, medi_files, tmp_path):
+    """The limit is per invocation: a run that used up its time in one session continues in the next."""
+    config = tiny_config(tiny_base, medi_files, tmp_path, max_steps=6, checkpoint_every=1, time_limit_minutes=1e-9)
+    assert train(config, show_progress=False).steps == 1
+    state_file = tmp_path / "checkpoint" / "trainer_state.json"
+    state = json.loads(state_file.read_text())
+    state["config"]["time_limit_minutes"] = 5.0  # a session-sized limit, long since used up by the saved elapsed time
+    state["elapsed_s"] = 3600.0
+    state_file.write_text(json.dumps(state))
+    result = train(config, resume=True, show_progress=False)
+    assert result.steps == 6
+    assert json.loads((tmp_path / "final" / "summary.json").read_text())["train_seconds"] > 3600
+
+
 def test_packaged_base_name_trains_and_writes_final(medi_files, tmp_path):
     """base_model = "all-MiniLM-L6-v2" (a packaged name, not a folder) trains and writes final/ with its provenance."""
     config = tiny_config("all-MiniLM-L6-v2", medi_files, tmp_path, max_steps=1, method="lora", lora_rank=2,

@@ -63,7 +63,7 @@ class TrainConfig:
     dev_max_batches: int = 20  # dev batches per evaluation
     eval_tasks: str = "STSBenchmark"  # comma-separated shared evaluation tasks scored in training; "" = none
     eval_max_rows: int = 500  # rows (pairs, queries, ...) per task in those checks; 0 = all
-    time_limit_minutes: float = 0.0  # > 0: stop (and save) once training has run this long
+    time_limit_minutes: float = 0.0  # > 0: stop (and save) once this invocation has trained this long (--resume continues)
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(TrainConfig)}

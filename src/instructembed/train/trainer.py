@@ -289,6 +289,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     losses: list[torch.Tensor] = []
     contrast_losses: list[torch.Tensor] = []
     started = time.perf_counter() - elapsed
+    session_started = time.perf_counter()  # the time limit is per invocation: a resumed run gets it afresh
     while step < total_steps:
         # one optimizer step on one same-task batch
         rows, is_contrast = sampler.batch_at(step)  # a contrast batch holds whole groups, never stripped
@@ -317,7 +318,7 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
 
         # log, evaluate, checkpoint
         last = step == total_steps
-        out_of_time = config.time_limit_minutes > 0 and elapsed > 60 * config.time_limit_minutes
+        out_of_time = config.time_limit_minutes > 0 and time.perf_counter() - session_started > 60 * config.time_limit_minutes
         checkpoint_due = step % config.checkpoint_every == 0 or last or out_of_time
         # a log row at every checkpoint too, so a resumed run's log matches an uninterrupted one
         if step % config.log_every == 0 or checkpoint_due:
