@@ -44,10 +44,11 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("method", ["full", "lora"])
-def test_resume_continues_exactly(tiny_base, medi_files, tmp_path, monkeypatch, method):
-    # dropout on and a plain-batch mix: resume must restore RNG state, optimizer, scheduler and the batch stream
-    common = dict(max_steps=6, method=method, plain_batch_fraction=0.5, lora_rank=4, checkpoint_every=3)
+@pytest.mark.parametrize("method, anchor", [("full", 0.0), ("lora", 0.0), ("full", 5.0)])
+def test_resume_continues_exactly(tiny_base, medi_files, tmp_path, monkeypatch, method, anchor):
+    # dropout on and a plain-batch mix: resume must restore RNG state, optimizer, scheduler and the batch stream;
+    # with base_anchor, the anchor must stay the untuned model, not the checkpoint the resume loads
+    common = dict(max_steps=6, method=method, plain_batch_fraction=0.5, lora_rank=4, checkpoint_every=3, base_anchor=anchor)
     straight = train(tiny_config(tiny_base, medi_files, tmp_path / "a", **common), show_progress=False)
 
     # the same run, killed right after its step-3 checkpoint
