@@ -17,9 +17,7 @@ from torch import Tensor
 
 def anchor_loss(embeddings: Sequence[Tensor], reference: Sequence[Tensor]) -> Tensor:
     """Mean over every row of every input of 1 - cos(embedding, the base's embedding of the same input)."""
-    if len(embeddings) != len(reference):
-        raise ValueError(f"{len(embeddings)} embedded inputs but {len(reference)} reference ones")
-    drift = [1 - F.cosine_similarity(e.float(), r.float(), dim=-1) for e, r in zip(embeddings, reference)]
+    drift = [1 - F.cosine_similarity(e.float(), r.float(), dim=-1) for e, r in zip(embeddings, reference, strict=True)]
     return torch.cat(drift).mean()
 
 
