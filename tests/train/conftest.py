@@ -46,8 +46,9 @@ def tiny_base(tmp_path_factory) -> Path:
     return folder
 
 
-def write_triples(path: Path, tasks: dict[str, int], seed: int = 0) -> Path:
-    """Triples whose positive shares the query's words and whose negative does not: learnable by a tiny model."""
+def write_triples(path: Path, tasks: dict[str, int], seed: int = 0, document_words: int = 4) -> Path:
+    """Triples whose positive shares the query's words and whose negative does not: learnable by a tiny model.
+    `document_words` > 4 makes the positives and negatives that long (the query's words, then others)."""
     rng = random.Random(seed)
     with open(path, "w") as f:
         for task, count in tasks.items():
@@ -56,12 +57,28 @@ def write_triples(path: Path, tasks: dict[str, int], seed: int = 0) -> Path:
                 other = rng.sample([w for w in WORDS if w not in words], 4)
                 row = {
                     "query": [f"Represent the {task} query for retrieval: ", " ".join(words)],
-                    "pos": [f"Represent the {task} document: ", " ".join(rng.sample(words, 4))],
-                    "neg": [f"Represent the {task} document: ", " ".join(other)],
+                    "pos": [f"Represent the {task} document: ", " ".join(rng.sample(words, 4) + filler(rng, document_words - 4))],
+                    "neg": [f"Represent the {task} document: ", " ".join(other + filler(rng, document_words - 4))],
                     "task_id": task,
                 }
                 f.write(json.dumps(row) + "\n")
     return path
+
+
+def filler(rng: random.Random, count: int) -> list[str]:
+    return [rng.choice(WORDS) for _ in range(count)]
+
+
+@pytest.fixture(scope="session")
+def long_medi_files(tmp_path_factory) -> tuple[Path, Path]:
+    """As `medi_files`, with 40-word documents in one task (longer than the tests' 16-token training window)."""
+    folder = tmp_path_factory.mktemp("long_medi")
+    short = write_triples(folder / "short.jsonl", {"alpha": 70, "beta": 45}, seed=1)
+    long = write_triples(folder / "long.jsonl", {"gamma": 40}, seed=3, document_words=40)
+    train = folder / "medi.jsonl"
+    train.write_text(short.read_text() + long.read_text())
+    dev = write_triples(folder / "medi.dev.jsonl", {"alpha": 16, "beta": 16}, seed=2)
+    return train, dev
 
 
 @pytest.fixture(scope="session")

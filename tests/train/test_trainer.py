@@ -44,11 +44,15 @@ class Interrupted(Exception):
     pass
 
 
-@pytest.mark.parametrize("method, anchor", [("full", 0.0), ("lora", 0.0), ("full", 5.0)])
-def test_resume_continues_exactly(tiny_base, medi_files, tmp_path, monkeypatch, method, anchor):
+@pytest.mark.parametrize("method, anchor, long", [("full", 0.0, 0.0), ("lora", 0.0, 0.0), ("full", 5.0, 0.0), ("lora", 0.0, 5.0)])
+def test_resume_continues_exactly(tiny_base, request, tmp_path, monkeypatch, method, anchor, long):
     # dropout on and a plain-batch mix: resume must restore RNG state, optimizer, scheduler and the batch stream;
-    # with base_anchor, the anchor must stay the untuned model, not the checkpoint the resume loads
+    # with base_anchor, the anchor must stay the untuned model, not the checkpoint the resume loads; with
+    # long_anchor, the rows a step anchors must be the same after a resume
+    medi_files = request.getfixturevalue("long_medi_files" if long else "medi_files")
     common = dict(max_steps=6, method=method, plain_batch_fraction=0.5, lora_rank=4, checkpoint_every=3, base_anchor=anchor)
+    if long:
+        common |= dict(long_anchor=long, max_seq_length=16, long_anchor_length=48, long_anchor_rows=4)
     straight = train(tiny_config(tiny_base, medi_files, tmp_path / "a", **common), show_progress=False)
 
     # the same run, killed right after its step-3 checkpoint

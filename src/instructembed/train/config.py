@@ -50,6 +50,9 @@ class TrainConfig:
     in_batch_positives: bool = False  # also score each query against the other rows' positives
     mask_label_negatives: bool = False  # contrast batches: texts sharing the query's label (record "labels") are not its negatives
     base_anchor: float = 0.0  # ordinary batches: + this x mean(1 - cos(embedding, the untuned base's embedding)); 0 = off
+    long_anchor: float = 0.0  # every step: the same term on inputs that max_seq_length truncates, read whole (below); 0 = off
+    long_anchor_rows: int = 8  # long inputs anchored per step (drawn from the ordinary triples)
+    long_anchor_length: int = 256  # tokens they are read at (the inference length), > max_seq_length
 
     # runtime
     device: str = "auto"  # "auto" = cuda when available, else cpu
@@ -88,7 +91,7 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
         if key in CHOICES and value not in CHOICES[key]:
             raise InstructEmbedError(f"{source}: {key} must be one of {CHOICES[key]}, got {value!r}")
     config = TrainConfig(**values)
-    positive = ["batch_size", "max_seq_length", "lora_rank", "min_batch_size"]
+    positive = ["batch_size", "max_seq_length", "lora_rank", "min_batch_size", "long_anchor_rows"]
     for key in positive:
         if getattr(config, key) < 1:
             raise InstructEmbedError(f"{source}: {key} must be >= 1, got {getattr(config, key)}")
@@ -98,8 +101,11 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
         raise InstructEmbedError(f"{source}: contrast_share must be <= 1 (or < 0 for 'in proportion'), got {config.contrast_share}")
     if not 0.0 <= config.plain_batch_fraction <= 1.0 or not 0.0 <= config.warmup_ratio < 1.0:
         raise InstructEmbedError(f"{source}: plain_batch_fraction must be in [0, 1] and warmup_ratio in [0, 1)")
-    if config.base_anchor < 0:
-        raise InstructEmbedError(f"{source}: base_anchor must be >= 0, got {config.base_anchor}")
+    if config.base_anchor < 0 or config.long_anchor < 0:
+        raise InstructEmbedError(f"{source}: base_anchor and long_anchor must be >= 0, got {config.base_anchor}, {config.long_anchor}")
+    if config.long_anchor > 0 and config.long_anchor_length <= config.max_seq_length:
+        raise InstructEmbedError(f"{source}: long_anchor_length ({config.long_anchor_length}) must be > max_seq_length "
+                                 f"({config.max_seq_length}): the long anchor reads what training truncates")
     if config.tau <= 0:
         raise InstructEmbedError(f"{source}: tau must be > 0, got {config.tau}")
     return config

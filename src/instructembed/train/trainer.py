@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig, config_from_dict, eval_task_names, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
+from instructembed.train.long_anchor import LongAnchor
 from instructembed.train.losses import backward_batch, embed, label_masks, loss_from_embeddings, with_base_anchor
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
 from instructembed.train.monitoring import SteeringCheck, TaskCheck, dev_metrics
@@ -169,6 +170,7 @@ class TrainingData:
     dev_set: TokenizedTriples | None
     dev_batches: list[list[int]]
     contrast_dev_batches: list[list[int]] = field(default_factory=list)
+    long_anchor: LongAnchor | None = None  # the truncated inputs anchored at full length (config.long_anchor)
 
 
 def build_sampler(task_ids: list[str], groups: list[str | None], config: TrainConfig, max_per_task: int,
@@ -207,7 +209,9 @@ def prepare_data(config: TrainConfig, tokenizer) -> TrainingData:
         dev_batches = dev_sampler.stream_batches(contrast=False)[: config.dev_max_batches]
         contrast_dev_batches = dev_sampler.stream_batches(contrast=True)[: config.dev_max_batches]
     total_steps = config.max_steps or math.ceil(config.epochs * len(sampler))
-    return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches, contrast_dev_batches)
+    long_anchor = LongAnchor(triples, tokenizer, config.long_anchor_length, config.long_anchor_rows, config.seed,
+                             config.pad_to_multiple_of) if config.long_anchor > 0 else None
+    return TrainingData(train_set, plain_set, sampler, total_steps, dev_set, dev_batches, contrast_dev_batches, long_anchor)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -245,7 +249,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
     model = build_model(config, device)
     initial = trainable_state(model) if config.method == "full" else {}
     # the untuned model, frozen (a fresh LoRA adds nothing yet), taken before a resume loads trained weights
-    reference = copy.deepcopy(model).eval().requires_grad_(False) if config.base_anchor > 0 else None
+    anchored = config.base_anchor > 0 or config.long_anchor > 0
+    reference = copy.deepcopy(model).eval().requires_grad_(False) if anchored else None
 
     # data: tokenized once; a step's batch is a pure function of (seed, step)
     data = prepare_data(config, model.pair_tokenizer)
@@ -300,12 +305,14 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         if is_contrast and config.mask_label_negatives:
             forward_mask, reverse_mask = label_masks([train_set.labels[i] for i in rows], device)
             step_loss = partial(loss_fn, forward_mask=forward_mask, reverse_mask=reverse_mask)
-        if reference is not None and not is_contrast:
+        if config.base_anchor > 0 and not is_contrast:
             with torch.no_grad(), autocast():
                 step_loss = with_base_anchor(step_loss, [embed(reference, f) for f in features], config.base_anchor)
         loss = backward_batch(model, features, step_loss, config.grad_cache_chunk or None, autocast)
         if is_contrast:
             contrast_losses.append(loss)
+        if data.long_anchor is not None:  # every step, contrast or not: long documents stay where the base put them
+            loss = loss + data.long_anchor.backward(step, model, reference, config.long_anchor, device, autocast)
         if config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
         optimizer.step()
