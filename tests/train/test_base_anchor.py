@@ -73,5 +73,5 @@ def test_contrast_batches_are_never_anchored(tiny_base, medi_files, tmp_path):
 
 
 def test_a_negative_anchor_is_refused(tiny_base, medi_files, tmp_path):
-    with pytest.raises(InstructEmbedError, match="base_anchor and long_anchor must be >= 0"):
+    with pytest.raises(InstructEmbedError, match="base_anchor must be >= 0"):
         tiny_config(tiny_base, medi_files, tmp_path, base_anchor=-1.0)

@@ -49,6 +49,7 @@ class TrainConfig:
     tau: float = 0.01  # softmax temperature on cosine similarities (INSTRUCTOR's value)
     in_batch_positives: bool = False  # also score each query against the other rows' positives
     mask_label_negatives: bool = False  # contrast batches: texts sharing the query's label (record "labels") are not its negatives
+    label_supcon: float = 0.0  # labelled contrast batches: + this x supervised contrastive loss (same asked label = positive); 0 = off
     base_anchor: float = 0.0  # ordinary batches: + this x mean(1 - cos(embedding, the untuned base's embedding)); 0 = off
     long_anchor: float = 0.0  # every step: the same term on inputs that max_seq_length truncates, read whole (below); 0 = off
     long_anchor_rows: int = 8  # long inputs anchored per step (drawn from the ordinary triples)
@@ -101,8 +102,9 @@ def config_from_dict(values: dict[str, Any], source: str = "config") -> TrainCon
         raise InstructEmbedError(f"{source}: contrast_share must be <= 1 (or < 0 for 'in proportion'), got {config.contrast_share}")
     if not 0.0 <= config.plain_batch_fraction <= 1.0 or not 0.0 <= config.warmup_ratio < 1.0:
         raise InstructEmbedError(f"{source}: plain_batch_fraction must be in [0, 1] and warmup_ratio in [0, 1)")
-    if config.base_anchor < 0 or config.long_anchor < 0:
-        raise InstructEmbedError(f"{source}: base_anchor and long_anchor must be >= 0, got {config.base_anchor}, {config.long_anchor}")
+    for key in ("base_anchor", "long_anchor", "label_supcon"):
+        if getattr(config, key) < 0:
+            raise InstructEmbedError(f"{source}: {key} must be >= 0, got {getattr(config, key)}")
     if config.long_anchor > 0 and config.long_anchor_length <= config.max_seq_length:
         raise InstructEmbedError(f"{source}: long_anchor_length ({config.long_anchor_length}) must be > max_seq_length "
                                  f"({config.max_seq_length}): the long anchor reads what training truncates")

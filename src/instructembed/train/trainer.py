@@ -35,7 +35,9 @@ from instructembed.errors import InstructEmbedError
 from instructembed.train.config import TrainConfig, config_from_dict, eval_task_names, to_toml
 from instructembed.train.data import TokenizedTriples, drop_unfit, read_triples, strip_instructions, to_device
 from instructembed.train.long_anchor import LongAnchor
-from instructembed.train.losses import backward_batch, embed, label_masks, loss_from_embeddings, with_base_anchor
+from instructembed.train.losses import (
+    backward_batch, embed, label_masks, loss_from_embeddings, with_base_anchor, with_label_supcon,
+)
 from instructembed.train.model_setup import base_provenance, build_model, learned_delta, trainable_state
 from instructembed.train.monitoring import SteeringCheck, TaskCheck, dev_metrics
 from instructembed.train.sampler import ContrastGroupBatchSampler, InterleavedBatchSampler, SameTaskBatchSampler
@@ -305,6 +307,8 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         if is_contrast and config.mask_label_negatives:
             forward_mask, reverse_mask = label_masks([train_set.labels[i] for i in rows], device)
             step_loss = partial(loss_fn, forward_mask=forward_mask, reverse_mask=reverse_mask)
+        if is_contrast and config.label_supcon > 0:
+            step_loss = with_label_supcon(step_loss, [train_set.labels[i] for i in rows], config.label_supcon, config.tau)
         if config.base_anchor > 0 and not is_contrast:
             with torch.no_grad(), autocast():
                 step_loss = with_base_anchor(step_loss, [embed(reference, f) for f in features], config.base_anchor)
