@@ -47,27 +47,39 @@ def test_anchor_keeps_ordinary_inputs_near_the_base(tiny_base, medi_files, tmp_p
     assert drift[20.0] < 0.5 * drift[0.0]
 
 
-def contrast_file(medi_files, tmp_path):
+def contrast_file(medi_files, tmp_path, labelled: bool = False):
+    """The toy MEDI file plus 8 contrast groups (a text under a "tone" and a "source" instruction); with
+    `labelled`, each record carries the asked property's labels of its query, positive and negative."""
     rows = []
     for i, word in enumerate(["apple", "river", "stone", "cloud", "piano", "tiger", "lemon", "chair"]):
-        for prop in ("tone", "source"):
-            rows.append(json.dumps({"query": [f"Represent the {prop}: ", f"{word} one"], "pos": [f"Represent the {prop}: ", f"{word} two"],
-                                    "neg": [f"Represent the {prop}: ", f"{word} three"], "task_id": "contrast:toy",
-                                    "kind": "contrast", "group": f"g{i}"}))
+        for prop, value in (("tone", i % 2), ("source", i // 4)):
+            row = {"query": [f"Represent the {prop}: ", f"{word} one"], "pos": [f"Represent the {prop}: ", f"{word} two"],
+                   "neg": [f"Represent the {prop}: ", f"{word} three"], "task_id": "contrast:toy", "kind": "contrast",
+                   "group": f"g{i}"}
+            if labelled:
+                row["labels"] = [f"{prop}={value}", f"{prop}={value}", f"{prop}={1 - value}"]
+            rows.append(json.dumps(row))
     data = tmp_path / "medi.jsonl"
     data.write_text(medi_files[0].read_text() + "\n".join(rows) + "\n")
     return data
 
 
-def test_contrast_batches_are_never_anchored(tiny_base, medi_files, tmp_path):
-    data = contrast_file(medi_files, tmp_path)
+def contrast_run_deltas(tiny_base, medi_files, data, tmp_path, **weights) -> list[dict[str, torch.Tensor]]:
+    """The deltas of 3-step contrast-only runs, one per value of the one knob in `weights` (e.g. base_anchor=[0, 20])."""
+    (knob, values), = weights.items()
     deltas = []
-    for weight in (0.0, 20.0):
-        out = tmp_path / f"contrast-{weight}"
-        train(tiny_config(tiny_base, (data, medi_files[1]), out, max_steps=3, contrast_share=1.0, base_anchor=weight),
+    for value in values:
+        out = tmp_path / f"{knob}-{value}"
+        train(tiny_config(tiny_base, (data, medi_files[1]), out, max_steps=3, contrast_share=1.0, **{knob: value}),
               show_progress=False)
         deltas.append(load_file(str(out / "final" / "delta.safetensors")))
     assert deltas[0].keys() == deltas[1].keys() and deltas[0]
+    return deltas
+
+
+def test_contrast_batches_are_never_anchored(tiny_base, medi_files, tmp_path):
+    data = contrast_file(medi_files, tmp_path)
+    deltas = contrast_run_deltas(tiny_base, medi_files, data, tmp_path, base_anchor=[0.0, 20.0])
     for key in deltas[0]:
         torch.testing.assert_close(deltas[0][key], deltas[1][key], rtol=0, atol=0, msg=key)
 

@@ -1,16 +1,14 @@
 """label_supcon: in a labelled contrast batch, every text with the asked label is a positive."""
 
-import json
 import math
 
 import pytest
 import torch
-from safetensors.torch import load_file
 
 from instructembed.errors import InstructEmbedError
-from instructembed.train import train
 from instructembed.train.losses import loss_from_embeddings, supcon_loss, with_label_supcon
 
+from test_base_anchor import contrast_file, contrast_run_deltas
 from test_trainer import tiny_config
 
 
@@ -49,20 +47,6 @@ def test_a_negative_weight_is_refused(tiny_base, medi_files, tmp_path):
 
 
 def test_the_trainer_adds_the_term_on_labelled_contrast_batches(tiny_base, medi_files, tmp_path):
-    rows = []
-    for i, word in enumerate(["apple", "river", "stone", "cloud", "piano", "tiger", "lemon", "chair"]):
-        for prop, value in (("tone", i % 2), ("source", i // 4)):
-            rows.append(json.dumps({
-                "query": [f"Represent the {prop}: ", f"{word} one"], "pos": [f"Represent the {prop}: ", f"{word} two"],
-                "neg": [f"Represent the {prop}: ", f"{word} three"], "task_id": "contrast:toy", "kind": "contrast",
-                "group": f"g{i}", "labels": [f"{prop}={value}", f"{prop}={value}", f"{prop}={1 - value}"],
-            }))
-    data = tmp_path / "medi.jsonl"
-    data.write_text(medi_files[0].read_text() + "\n".join(rows) + "\n")
-    deltas = []
-    for weight in (0.0, 5.0):
-        out = tmp_path / f"supcon-{weight}"
-        train(tiny_config(tiny_base, (data, medi_files[1]), out, max_steps=3, contrast_share=1.0, label_supcon=weight),
-              show_progress=False)
-        deltas.append(load_file(str(out / "final" / "delta.safetensors")))
+    data = contrast_file(medi_files, tmp_path, labelled=True)
+    deltas = contrast_run_deltas(tiny_base, medi_files, data, tmp_path, label_supcon=[0.0, 5.0])
     assert any(not torch.equal(deltas[0][k], deltas[1][k]) for k in deltas[0])
