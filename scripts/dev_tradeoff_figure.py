@@ -1,10 +1,12 @@
 """The steer / retrieval trade-off of a delta on dev data: one point per variant of `delta_scale_sweep.py`.
 
 x: mean dev steer over the dev steering sets (points); y: the held-out retrieval task's nDCG@10. Uniform
-scales are joined by a line (scale 0 is the base); `--weights` variants are labelled points. Train-side dev
-data only, as the sweeps that wrote the JSON files.
+scales are joined by a line (scale 0 is the base); `--weights` variants are labelled points. `--run NAME=FILE`
+adds another recipe's sweep (its scales joined by a dashed line, labelled NAME; repeat the option, and give a
+name several files to join them). Train-side dev data only, as the sweeps that wrote the JSON files.
 
-    python scripts/dev_tradeoff_figure.py results/dev-steering/delta-weights/*.json -o docs/images/dev-tradeoff.png
+    python scripts/dev_tradeoff_figure.py results/dev-steering/delta-weights/*.json -o docs/images/dev-tradeoff.png \
+        --run "3000 steps=results/dev-steering/long-bf16/sweep-scale-1.json" --run "anchor=results/dev-steering/anchor-bf16/sweep.json"
 """
 
 from __future__ import annotations
@@ -34,8 +36,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("sweeps", nargs="+", type=Path, help="sweep.json files of delta_scale_sweep.py")
     parser.add_argument("-o", "--output", type=Path, required=True)
+    parser.add_argument("--run", action="append", default=[], metavar="NAME=FILE",
+                        help="another recipe's sweep.json, drawn as labelled points (repeatable)")
     args = parser.parse_args()
     rows = [row for file in args.sweeps for row in json.loads(file.read_text())]
+    runs: dict[str, list[dict]] = {}
+    for spec in args.run:
+        name, sep, file = spec.partition("=")
+        if not sep or not Path(file).is_file():
+            parser.error(f"--run {spec!r}: expected NAME=FILE with an existing sweep.json")
+        runs.setdefault(name, []).extend(json.loads(Path(file).read_text()))
     steering = sorted({k for row in rows for k in row if k.startswith("Dev") and k.endswith("Steering")})
 
     def steer(row: dict) -> float:
@@ -58,11 +68,19 @@ def main() -> None:
         others = [p for p in points if p != (x, y)]
         above = not others or min(others, key=lambda p: (p[0] - x) ** 2 + (p[1] - y) ** 2)[1] <= y
         ax.annotate(label(r["weights"]), (x, y), textcoords="offset points", xytext=(5, 3 if above else -10), fontsize=7)
+    styles = iter(zip("v^<>DPX*", ["tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray"]))
+    for name, points in runs.items():
+        points = sorted(points, key=lambda r: r["scale"])
+        marker, color = next(styles, ("o", "black"))
+        line, = ax.plot([steer(r) for r in points], [r[RETRIEVAL] for r in points], "--", marker=marker, color=color, linewidth=1)
+        for r in points:
+            text = name if r["scale"] == 1 else f"x{r['scale']:g}"
+            ax.annotate(text, (steer(r), r[RETRIEVAL]), textcoords="offset points", xytext=(5, -9), fontsize=7, color=line.get_color())
     ax.axvline(10, color="grey", linestyle=":", linewidth=1)
     ax.text(10, ax.get_ylim()[0], " target +10", fontsize=8, color="grey", va="bottom")
     ax.set_xlabel(f"mean dev steer over {', '.join(s.removeprefix('Dev').removesuffix('Steering') for s in steering)} (points)")
     ax.set_ylabel(f"{RETRIEVAL} nDCG@10")
-    ax.set_title("instructembed-mini's delta on dev data: more steering costs held-out retrieval")
+    ax.set_title("Dev data: more steering costs held-out retrieval" + (" (dashed: other recipes)" if runs else ""), fontsize=10)
     ax.legend(loc="lower left", fontsize=8)
     print(save_png(fig, args.output, dpi=130))
 
