@@ -265,6 +265,10 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
         100 * sampler.share, train_set.truncated, config.max_seq_length,
     )
 
+    if data.long_anchor is not None:
+        logger.info("long_anchor: %d ordinary inputs longer than %d tokens; %d a step, read at %d tokens",
+                    len(data.long_anchor.pool), config.max_seq_length, config.long_anchor_rows, config.long_anchor_length)
+
     # optimizer
     optimizer, scheduler = make_optimizer(model, config, total_steps)
     trainable = [p for p in model.parameters() if p.requires_grad]
