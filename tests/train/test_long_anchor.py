@@ -18,9 +18,9 @@ from test_trainer import tiny_config
 LONG = "river " * 30
 
 
-def pool_of(triples, limit=16, **kwargs) -> LongAnchor:
+def pool_of(triples, limit=16, length=64) -> LongAnchor:
     tokenizer = PairTokenizer(AutoTokenizer.from_pretrained(str(base_model_path())), limit)
-    return LongAnchor(triples, tokenizer, length=64, rows=2, seed=7, **kwargs)
+    return LongAnchor(triples, tokenizer, length=length, rows=2, seed=7)
 
 
 def test_the_pool_holds_the_truncated_inputs_of_ordinary_triples_only():
@@ -46,6 +46,8 @@ def test_nothing_to_anchor_is_a_clear_error(tiny_base, medi_files, tmp_path):
     with pytest.raises(InstructEmbedError, match="no ordinary training input is longer than max_seq_length=32"):
         train(tiny_config(tiny_base, medi_files, tmp_path / "run", max_steps=2, long_anchor=1.0, long_anchor_length=64),
               show_progress=False)
+    with pytest.raises(InstructEmbedError, match="long_anchor_length=4096 is more than the model reads .512 tokens."):
+        pool_of([Triple(("", LONG), ("", "a"), ("", "b"), task_id="a")], length=4096)
     with pytest.raises(InstructEmbedError, match="long_anchor_length .32. must be > max_seq_length .32."):
         tiny_config(tiny_base, medi_files, tmp_path, long_anchor=1.0, long_anchor_length=32)
 

@@ -28,6 +28,9 @@ class LongAnchor:
 
     def __init__(self, triples: list[Triple], tokenizer: PairTokenizer, length: int, rows: int, seed: int,
                  pad_to_multiple_of: int = 0) -> None:
+        most = getattr(tokenizer.tokenizer, "model_max_length", length)
+        if length > most:
+            raise InstructEmbedError(f"long_anchor_length={length} is more than the model reads ({most} tokens)")
         self.tokenizer = PairTokenizer(tokenizer.tokenizer, length, tokenizer.do_lower_case)
         self.rows, self.seed, self.pad = rows, seed, pad_to_multiple_of or None
         limit = tokenizer.max_seq_length
