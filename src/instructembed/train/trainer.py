@@ -308,11 +308,12 @@ def train(config: TrainConfig, resume: bool = False, show_progress: bool = True)
                  and random.Random(config.seed * 1_000_003 + step).random() < config.plain_batch_fraction)
         features = to_device((plain_set if plain else train_set).collate(rows, config.pad_to_multiple_of), device)
         step_loss = loss_fn
+        labels = [train_set.labels[i] for i in rows] if is_contrast else []
         if is_contrast and config.mask_label_negatives:
-            forward_mask, reverse_mask = label_masks([train_set.labels[i] for i in rows], device)
+            forward_mask, reverse_mask = label_masks(labels, device)
             step_loss = partial(loss_fn, forward_mask=forward_mask, reverse_mask=reverse_mask)
         if is_contrast and config.label_supcon > 0:
-            step_loss = with_label_supcon(step_loss, [train_set.labels[i] for i in rows], config.label_supcon, config.tau)
+            step_loss = with_label_supcon(step_loss, labels, config.label_supcon, config.tau)
         if config.base_anchor > 0 and not is_contrast:
             with torch.no_grad(), autocast():
                 step_loss = with_base_anchor(step_loss, [embed(reference, f) for f in features], config.base_anchor)
